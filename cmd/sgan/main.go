@@ -1,0 +1,23 @@
+// Command sgan trains StyleGAN2 on brain MRI and samples, evaluates and benchmarks the result.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	app := &cli.App{
+		Name:  "sgan",
+		Usage: "StyleGAN2 for brain MRI, in Go over libtorch",
+		Commands: []*cli.Command{
+			dataCommand(),
+		},
+	}
+	if err := app.Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "sgan:", err)
+		os.Exit(1)
+	}
+}

@@ -34,7 +34,8 @@ type LoaderConfig struct {
 	// the epoch order and counts them (Skipped); without it the first bad
 	// image ends the epoch with an error naming it.
 	SkipBad bool
-	// OnSkip, if set, is called once per bad image skipped under SkipBad.
+	// OnSkip, if set, is called once per bad image skipped under SkipBad,
+	// possibly from several goroutines at once.
 	OnSkip func(name string, err error)
 	// CacheBytes is the memory budget for keeping every image decoded and
 	// resized (C*Resolution² bytes each). The cache is used when the whole

@@ -5,6 +5,8 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/image/draw"
 )
@@ -79,7 +81,7 @@ func ToPlanes(img image.Image, side, channels int) []uint8 {
 		if b.Dx() == side && b.Dy() == side {
 			draw.Draw(rgba, rgba.Bounds(), img, b.Min, draw.Src)
 		} else {
-			draw.CatmullRom.Scale(rgba, rgba.Bounds(), img, b, draw.Src, nil)
+			scalerFor(side, side, b.Dx(), b.Dy()).Scale(rgba, rgba.Bounds(), img, b, draw.Src, nil)
 		}
 	}
 	for y := 0; y < side; y++ {
@@ -95,6 +97,28 @@ func ToPlanes(img image.Image, side, channels int) []uint8 {
 		}
 	}
 	return out
+}
+
+var (
+	scalers     sync.Map // [4]int{dw, dh, sw, sh} -> draw.Scaler
+	scalerCount atomic.Int32
+)
+
+// scalerFor returns a Catmull-Rom scaler with precomputed weights for these
+// sizes (concurrency-safe), cached for up to 256 distinct size pairs.
+func scalerFor(dw, dh, sw, sh int) draw.Scaler {
+	key := [4]int{dw, dh, sw, sh}
+	if s, ok := scalers.Load(key); ok {
+		return s.(draw.Scaler)
+	}
+	if scalerCount.Load() >= 256 {
+		return draw.CatmullRom
+	}
+	s, loaded := scalers.LoadOrStore(key, draw.CatmullRom.NewScaler(dw, dh, sw, sh))
+	if !loaded {
+		scalerCount.Add(1)
+	}
+	return s.(draw.Scaler)
 }
 
 // resizeGray resizes a gray image to side x side with Catmull-Rom.

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 // allBatches reads every batch of epoch from start.
@@ -292,6 +294,16 @@ func TestLoaderCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	base := runtime.NumGoroutine()
+	defer func() {
+		// Every epoch below was closed: no loader goroutine may remain.
+		for i := 0; runtime.NumGoroutine() > base; i++ {
+			if i == 500 {
+				t.Fatalf("%d goroutines, %d before: leaked", runtime.NumGoroutine(), base)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
 	// Abandon an epoch after one batch: Close must return (goroutines exit).
 	it := l.Epoch(context.Background(), 0, 0)
 	if _, err := it.Next(); err != nil {
@@ -328,13 +340,13 @@ func TestLoaderCancel(t *testing.T) {
 	}
 	// A full epoch ends with io.EOF.
 	it = l.Epoch(context.Background(), 0, l.BatchesPerEpoch()-1)
-	defer it.Close()
 	if _, err := it.Next(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := it.Next(); err != io.EOF {
 		t.Fatalf("after last batch: %v", err)
 	}
+	it.Close()
 }
 
 func TestDemo(t *testing.T) {

@@ -91,9 +91,7 @@ func openFolder(fsys fs.FS, root, split, origin string) (*Folder, error) {
 	if split == "" {
 		split = "train"
 	}
-	if root == "" {
-		root = "."
-	}
+	root = path.Clean(filepath.ToSlash(root))
 	entries, err := fs.ReadDir(fsys, root)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

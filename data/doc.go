@@ -66,6 +66,10 @@
 //		...
 //	}
 //
+// Loader.Make(ctx, epoch, k) builds batch k alone, synchronously; it equals
+// batch k of Epoch. Loader.Batches is the same as Epoch as a range-over-func
+// iterator.
+//
 // Errors start with "data:", name the file or folder involved, and say what
 // to do about it.
 package data

@@ -172,3 +172,14 @@ func firstLine(err error) string {
 	_, rest, _ := strings.Cut(err.Error(), "\n")
 	return rest
 }
+
+func TestOpenFolderUncleanRoot(t *testing.T) {
+	dir := t.TempDir()
+	makeADNI(t, filepath.Join(dir, "x"), 1)
+	for _, root := range []string{"./x", "x/", "x/../x"} {
+		f, err := OpenFolder(os.DirFS(dir), root, "train")
+		if err != nil || f.Len() != 2 {
+			t.Fatalf("root %q: %v", root, err)
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package torch
+
+// #include <stdlib.h>
+// #include "shim.h"
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unsafe"
+)
+
+// Archive is what a checkpoint file holds: named tensors, strings, integers and floats. It is
+// written in the format of Python's torch.save (a zip with a pickled dict); keys containing '/'
+// become nested dicts, so {"generator/mapping.fc0.weight": t} loads in Python as
+// ckpt["generator"]["mapping.fc0.weight"].
+type Archive struct {
+	Tensors map[string]*Tensor
+	Strings map[string]string
+	Ints    map[string]int64
+	Floats  map[string]float64
+}
+
+// NewArchive returns an empty archive.
+func NewArchive() *Archive {
+	return &Archive{Tensors: map[string]*Tensor{}, Strings: map[string]string{}, Ints: map[string]int64{}, Floats: map[string]float64{}}
+}
+
+// Marshal encodes the archive in torch.save's format. Tensors are written from the CPU so the
+// file loads anywhere.
+func (a *Archive) Marshal() ([]byte, error) {
+	var entries []C.sg_entry
+	var cstrs []*C.char
+	defer func() {
+		for _, p := range cstrs {
+			C.free(unsafe.Pointer(p))
+		}
+	}()
+	cs := func(s string) *C.char {
+		p := C.CString(s)
+		cstrs = append(cstrs, p)
+		return p
+	}
+	var tmp []*Tensor
+	defer func() { FreeAll(tmp...) }()
+	for _, k := range sortedKeys(a.Tensors) {
+		t := a.Tensors[k]
+		var cpu *Tensor
+		NoGrad(func() { cpu = t.Detach().ToDevice(CPU, false) })
+		cpu.Keep()
+		tmp = append(tmp, cpu)
+		entries = append(entries, C.sg_entry{key: cs(k), kind: 0, tensor: cpu.handle()})
+	}
+	for _, k := range sortedKeys(a.Strings) {
+		entries = append(entries, C.sg_entry{key: cs(k), kind: 1, str: cs(a.Strings[k])})
+	}
+	for _, k := range sortedKeys(a.Ints) {
+		entries = append(entries, C.sg_entry{key: cs(k), kind: 2, i: C.int64_t(a.Ints[k])})
+	}
+	for _, k := range sortedKeys(a.Floats) {
+		entries = append(entries, C.sg_entry{key: cs(k), kind: 3, f: C.double(a.Floats[k])})
+	}
+	var buf *C.char
+	var n C.int64_t
+	var ep *C.sg_entry
+	if len(entries) > 0 {
+		ep = &entries[0]
+	}
+	if err := errOf("save", C.sg_pickle_save(ep, C.int(len(entries)), &buf, &n)); err != nil {
+		return nil, err
+	}
+	defer C.sg_buf_free(buf)
+	return C.GoBytes(unsafe.Pointer(buf), C.int(n)), nil
+}
+
+// UnmarshalArchive decodes bytes written by Marshal or by Python's torch.save of a (nested)
+// dict of tensors, strings and numbers. The tensors are unowned (call Free, or Archive.Free).
+func UnmarshalArchive(b []byte) (*Archive, error) {
+	if len(b) == 0 {
+		return nil, errors.New("empty data")
+	}
+	var entries *C.sg_entry
+	var n C.int
+	if err := errOf("load", C.sg_pickle_load((*C.char)(unsafe.Pointer(&b[0])), C.int64_t(len(b)), &entries, &n)); err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(entries))
+	es := unsafe.Slice(entries, int(n))
+	defer C.sg_entries_free(entries, n)
+	a := NewArchive()
+	for _, e := range es {
+		k := C.GoString(e.key)
+		switch e.kind {
+		case 0:
+			t := &Tensor{h: e.tensor} // unowned by any scope
+			a.Tensors[k] = t
+		case 1:
+			a.Strings[k] = C.GoString(e.str)
+		case 2:
+			a.Ints[k] = int64(e.i)
+		case 3:
+			a.Floats[k] = float64(e.f)
+		}
+	}
+	return a, nil
+}
+
+// Free releases the archive's tensors.
+func (a *Archive) Free() {
+	for _, t := range a.Tensors {
+		t.Free()
+	}
+}
+
+// SaveArchive writes the archive to path atomically: a temp file in the same folder, fsync,
+// rename. A crash or a full disk leaves any earlier file at path untouched.
+func SaveArchive(path string, a *Archive) error {
+	b, err := a.Marshal()
+	if err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, b)
+}
+
+// LoadArchive reads a file written by SaveArchive or torch.save.
+func LoadArchive(path string) (*Archive, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	a, err := UnmarshalArchive(b)
+	if err != nil {
+		if strings.Contains(err.Error(), "Expected GenericDict but got None") {
+			return nil, fmt.Errorf("load %s: holds an OrderedDict (a raw state_dict()); in Python, torch.save(dict(model.state_dict()), path) instead", path)
+		}
+		return nil, fmt.Errorf("load %s: not a torch.save file of a dict (%v)", path, err)
+	}
+	return a, nil
+}
+
+// Save writes a name -> tensor map (a state dict) to path atomically.
+func Save(path string, tensors map[string]*Tensor) error {
+	a := NewArchive()
+	a.Tensors = tensors
+	return SaveArchive(path, a)
+}
+
+// Load reads a name -> tensor map written by Save or by Python's torch.save(dict).
+func Load(path string) (map[string]*Tensor, error) {
+	a, err := LoadArchive(path)
+	if err != nil {
+		return nil, err
+	}
+	return a.Tensors, nil
+}
+
+// WriteFileAtomic writes data to path through a temp file and rename, syncing both the file and
+// its folder, so the file at path is always either the old one or the whole new one.
+func WriteFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

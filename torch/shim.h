@@ -1,0 +1,133 @@
+// shim.h: the plain-C API of sgan's libtorch shim.
+//
+// Rules: every fallible call returns NULL on success or a malloc'd error message (free it with
+// sg_free_err); results come back through out-parameters. No C++ exception crosses this API.
+// Tensor handles are opaque heap objects; each one returned must be released with sg_free exactly
+// once (the Go side guarantees that). Optional tensor arguments may be NULL.
+#ifndef SGAN_SHIM_H
+#define SGAN_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sg_tensor_s* sg_tensor;
+typedef struct sg_gen_s* sg_gen;
+typedef char* sg_err;
+
+// Dtypes (kept in sync with dtype.go).
+enum { SG_F32 = 0, SG_F64 = 1, SG_I64 = 2, SG_U8 = 3, SG_BOOL = 4, SG_F16 = 5, SG_BF16 = 6, SG_I32 = 7 };
+
+void sg_free_err(sg_err e);
+void sg_free(sg_tensor t);
+int64_t sg_live_tensors(void);
+const char* sg_torch_version(void);
+
+// ---- inspection ----
+int sg_dim(sg_tensor t);
+void sg_shape(sg_tensor t, int64_t* out);  // out must hold sg_dim values
+int sg_dtype(sg_tensor t);
+int sg_device_type(sg_tensor t);  // 0 CPU, 1 CUDA, 2 other
+int sg_device_index(sg_tensor t);
+int sg_requires_grad(sg_tensor t);
+int sg_defined(sg_tensor t);
+
+// ---- creation ----
+sg_err sg_full(const int64_t* shape, int nd, double value, int dtype, int dev_type, int dev_index, sg_tensor* out);
+sg_err sg_randn(const int64_t* shape, int nd, sg_gen g, int dtype, int dev_type, int dev_index, sg_tensor* out);
+sg_err sg_rand(const int64_t* shape, int nd, sg_gen g, int dtype, int dev_type, int dev_index, sg_tensor* out);
+sg_err sg_arange(double start, double end, double step, int dtype, int dev_type, int dev_index, sg_tensor* out);
+sg_err sg_from_data(const void* data, const int64_t* shape, int nd, int dtype, sg_tensor* out);
+sg_err sg_copy_data(sg_tensor t, void* dst, int64_t nbytes, int dtype);
+sg_err sg_item(sg_tensor t, double* out);
+
+// ---- element-wise and generic ops (op codes in ops.go) ----
+sg_err sg_unary(int op, sg_tensor a, sg_tensor* out);
+sg_err sg_binary(int op, sg_tensor a, sg_tensor b, sg_tensor* out);
+sg_err sg_scalar(int op, sg_tensor a, double s, sg_tensor* out);
+sg_err sg_inplace(int op, sg_tensor a, sg_tensor b, double s);
+sg_err sg_reduce(int op, sg_tensor a, const int64_t* dims, int nd, int keepdim, sg_tensor* out);
+sg_err sg_clamp(sg_tensor a, double lo, double hi, int has_lo, int has_hi, sg_tensor* out);
+sg_err sg_where(sg_tensor cond, sg_tensor a, sg_tensor b, sg_tensor* out);
+sg_err sg_lerp(sg_tensor a, sg_tensor b, sg_tensor w, double ws, sg_tensor* out);
+sg_err sg_leaky_relu(sg_tensor a, double slope, sg_tensor* out);
+sg_err sg_softplus(sg_tensor a, double beta, double threshold, sg_tensor* out);
+sg_err sg_to(sg_tensor a, int dtype, int dev_type, int dev_index, int non_blocking, sg_tensor* out);
+
+// ---- shape ops ----
+sg_err sg_reshape(sg_tensor a, const int64_t* shape, int nd, sg_tensor* out);
+sg_err sg_expand(sg_tensor a, const int64_t* shape, int nd, sg_tensor* out);
+sg_err sg_permute(sg_tensor a, const int64_t* dims, int nd, sg_tensor* out);
+sg_err sg_repeat(sg_tensor a, const int64_t* reps, int nd, sg_tensor* out);
+sg_err sg_flip(sg_tensor a, const int64_t* dims, int nd, sg_tensor* out);
+sg_err sg_transpose(sg_tensor a, int64_t d0, int64_t d1, sg_tensor* out);
+sg_err sg_narrow(sg_tensor a, int64_t dim, int64_t start, int64_t len, sg_tensor* out);
+sg_err sg_index_select(sg_tensor a, int64_t dim, sg_tensor idx, sg_tensor* out);
+sg_err sg_unsqueeze(sg_tensor a, int64_t dim, sg_tensor* out);
+sg_err sg_squeeze(sg_tensor a, int64_t dim, sg_tensor* out);
+sg_err sg_cat(const sg_tensor* ts, int n, int64_t dim, int stack, sg_tensor* out);
+
+// ---- neural-network ops ----
+sg_err sg_linear(sg_tensor x, sg_tensor w, sg_tensor b, sg_tensor* out);
+sg_err sg_conv2d(sg_tensor x, sg_tensor w, sg_tensor b, const int64_t* stride, const int64_t* pad,
+                 const int64_t* dil, int64_t groups, sg_tensor* out);
+sg_err sg_conv_transpose2d(sg_tensor x, sg_tensor w, sg_tensor b, const int64_t* stride, const int64_t* pad,
+                           const int64_t* outpad, int64_t groups, const int64_t* dil, sg_tensor* out);
+sg_err sg_interpolate(sg_tensor x, int64_t oh, int64_t ow, int mode, int align_corners, sg_tensor* out);
+sg_err sg_avg_pool2d(sg_tensor x, const int64_t* k, const int64_t* s, const int64_t* pad, sg_tensor* out);
+sg_err sg_pad(sg_tensor x, const int64_t* pads, int n, double value, sg_tensor* out);
+
+// ---- autograd ----
+sg_err sg_set_requires_grad(sg_tensor t, int on);
+sg_err sg_grad_of(sg_tensor t, sg_tensor* out);  // *out NULL when t has no gradient
+sg_err sg_zero_grad(const sg_tensor* ts, int n);
+sg_err sg_backward(sg_tensor loss, sg_tensor grad, int retain_graph);
+sg_err sg_grad(const sg_tensor* outs, const sg_tensor* gouts, int nout, const sg_tensor* ins, int nin,
+               int create_graph, int retain_graph, sg_tensor* result);
+int sg_set_grad_enabled(int on);  // returns the previous mode (thread-local in libtorch)
+int sg_grad_enabled(void);
+
+// ---- multi-tensor updates (one call per network) ----
+sg_err sg_adam_step(const sg_tensor* params, const sg_tensor* m, const sg_tensor* v, int n, double lr,
+                    double beta1, double beta2, double eps, double weight_decay, int64_t step);
+sg_err sg_ema_update(const sg_tensor* dst, const sg_tensor* src, int n, double beta);
+sg_err sg_all_finite(sg_tensor t, int* out);
+
+// ---- random generators ----
+sg_err sg_gen_new(int dev_type, int dev_index, uint64_t seed, sg_gen* out);
+void sg_gen_free(sg_gen g);
+sg_err sg_gen_get_state(sg_gen g, sg_tensor* out);
+sg_err sg_gen_set_state(sg_gen g, sg_tensor state);
+void sg_manual_seed(uint64_t seed);
+
+// ---- serialization (torch.save / torch.load compatible) ----
+// Values: kind 0 tensor, 1 string, 2 int64, 3 double. Keys containing '/' become nested dicts.
+typedef struct {
+  char* key;
+  int kind;
+  sg_tensor tensor;
+  char* str;
+  int64_t i;
+  double f;
+} sg_entry;
+sg_err sg_pickle_save(const sg_entry* entries, int n, char** buf, int64_t* len);
+sg_err sg_pickle_load(const char* buf, int64_t len, sg_entry** entries, int* n);
+void sg_entries_free(sg_entry* entries, int n);  // frees keys and strings, not tensors
+void sg_buf_free(char* buf);
+
+// ---- device and threads ----
+int sg_cuda_available(void);
+int sg_cuda_device_count(void);
+void sg_set_num_threads(int n);
+int sg_get_num_threads(void);
+void sg_set_cudnn_benchmark(int on);
+void sg_set_tf32(int on);
+sg_err sg_cuda_synchronize(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,145 @@
+package figure
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/color/palette"
+	"image/draw"
+	"image/gif"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// SavePNG writes img to path as a PNG, atomically (temporary file in the
+// same folder, fsync, rename), creating the folder if needed. An
+// *image.Gray is written as an 8-bit grayscale PNG. Errors name the path.
+func SavePNG(path string, img image.Image) error {
+	if img == nil {
+		return fmt.Errorf("figure: save %s: nil image", path)
+	}
+	return writeAtomic(path, func(w io.Writer) error {
+		return png.Encode(w, img)
+	})
+}
+
+// grayPalette is the 256-level gray palette of gray GIF frames.
+var grayPalette = func() color.Palette {
+	p := make(color.Palette, 256)
+	for i := range p {
+		p[i] = color.Gray{Y: uint8(i)}
+	}
+	return p
+}()
+
+// gifFrame converts m to a paletted frame with its origin at (0, 0):
+// exact 256-gray palette for *image.Gray, Plan 9 palette with
+// Floyd-Steinberg dithering otherwise.
+func gifFrame(m image.Image) *image.Paletted {
+	b := m.Bounds()
+	r := image.Rect(0, 0, b.Dx(), b.Dy())
+	if g, ok := m.(*image.Gray); ok {
+		p := image.NewPaletted(r, grayPalette)
+		for y := 0; y < b.Dy(); y++ {
+			si := g.PixOffset(b.Min.X, b.Min.Y+y)
+			copy(p.Pix[y*p.Stride:y*p.Stride+b.Dx()], g.Pix[si:si+b.Dx()])
+		}
+		return p
+	}
+	p := image.NewPaletted(r, palette.Plan9)
+	draw.FloydSteinberg.Draw(p, r, m, b.Min)
+	return p
+}
+
+// SaveGIF writes frames to path as an animated GIF that loops forever,
+// showing each frame for delay hundredths of a second. *image.Gray frames
+// use an exact 256-gray palette; other frames are dithered
+// (Floyd-Steinberg) to the Plan 9 palette. The canvas is as large as the
+// largest frame. The write is atomic like SavePNG's. Errors name the path.
+func SaveGIF(path string, frames []image.Image, delay int) error {
+	if len(frames) == 0 {
+		return fmt.Errorf("figure: save %s: no frames", path)
+	}
+	if delay < 0 {
+		return fmt.Errorf("figure: save %s: negative delay %d", path, delay)
+	}
+	g := &gif.GIF{LoopCount: 0}
+	for k, m := range frames {
+		if m == nil {
+			return fmt.Errorf("figure: save %s: frame %d is nil", path, k)
+		}
+		p := gifFrame(m)
+		g.Image = append(g.Image, p)
+		g.Delay = append(g.Delay, delay)
+		g.Config.Width = max(g.Config.Width, p.Rect.Dx())
+		g.Config.Height = max(g.Config.Height, p.Rect.Dy())
+	}
+	return writeAtomic(path, func(w io.Writer) error {
+		return gif.EncodeAll(w, g)
+	})
+}
+
+// writeAtomic writes path through encode via a temporary file in the same
+// folder that is synced and renamed over path; the folder is created if
+// needed and synced after the rename. On failure the temporary file is
+// removed. Errors name the path.
+func writeAtomic(path string, encode func(io.Writer) error) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("figure: save %s: %w", path, err)
+		}
+	}()
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	bw := bufio.NewWriter(f)
+	if err := encode(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir fsyncs a folder so that a rename in it is durable. Systems that
+// cannot sync a folder are not an error.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) && !errors.Is(err, errors.ErrUnsupported) {
+		return err
+	}
+	return nil
+}

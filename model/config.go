@@ -14,7 +14,7 @@ type Config struct {
 	WDim          int     `toml:"w_dim"`          // intermediate latent w size (default 512)
 	MappingLayers int     `toml:"mapping_layers"` // fully connected layers in the mapping network (default 8)
 	MappingLRMul  float64 `toml:"mapping_lr_mul"` // equalized-LR multiplier of mapping layers (default 0.01)
-	ChannelBase   int     `toml:"channel_base"`   // feature maps at resolution r are min(base/r, max) (default 16384)
+	ChannelBase   int     `toml:"channel_base"`   // feature maps at resolution r are min(base/r, max) (default 32768: 512 maps at 64x64)
 	ChannelMax    int     `toml:"channel_max"`    // cap on feature maps per layer (default 512)
 	NumClasses    int     `toml:"num_classes"`    // 0: unconditional; else labels 0..n-1 (set from the data)
 	MbstdGroup    int     `toml:"mbstd_group"`    // minibatch-stddev group size in the critic (default 4)
@@ -23,7 +23,7 @@ type Config struct {
 // DefaultConfig is the reference recipe's network.
 func DefaultConfig() Config {
 	return Config{Resolution: 64, Channels: 1, ZDim: 512, WDim: 512, MappingLayers: 8, MappingLRMul: 0.01,
-		ChannelBase: 16384, ChannelMax: 512, MbstdGroup: 4}
+		ChannelBase: 32768, ChannelMax: 512, MbstdGroup: 4}
 }
 
 // Validate reports the first impossible value, naming its config key.

@@ -10,10 +10,14 @@ import (
 
 func main() {
 	app := &cli.App{
-		Name:  "sgan",
-		Usage: "StyleGAN2 for brain MRI, in Go over libtorch",
+		Name:    "sgan",
+		Usage:   "StyleGAN2 for brain MRI, in Go over libtorch",
+		Version: versionString(),
 		Commands: []*cli.Command{
+			trainCommand(),
+			sampleCommand(),
 			dataCommand(),
+			configCommand(),
 		},
 	}
 	if err := app.Run(os.Args); err != nil {

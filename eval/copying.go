@@ -29,6 +29,13 @@ type CopyResult struct {
 	Closest []int     `json:"-"` // generated indices, nearest pairs first
 }
 
+// Suspect reports memorization: more than twice the expected share of generated images sit
+// closer to a training image than all but Percentile% of unseen test images do, and the
+// distance distributions differ significantly toward the training data (Z_U < -2).
+func (r CopyResult) Suspect() bool {
+	return r.CopyFrac > 2*r.Percentile/100 && r.MeehanZU < -2
+}
+
 // CopyTest measures how close generated images come to training images compared with held-out
 // test images, in pixel space (RMS difference per value). See CopyResult.
 func CopyTest(gen, train, test Images, cfg CopyConfig) (CopyResult, error) {

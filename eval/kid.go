@@ -16,10 +16,13 @@ type KIDResult struct {
 	Std  float64 `json:"std"`
 }
 
+// gramMax is the largest combined set whose Gram matrix KID keeps in memory (144 MB).
+const gramMax = 6000
+
 // KID is Bińkowski et al.'s kernel distance: the unbiased estimate of MMD^2 between a and b
 // with k(x, y) = (x.y/D + 1)^3, averaged over random subset pairs drawn without replacement
 // (the estimator of StyleGAN2-ADA's metrics/kernel_inception_distance.py). The Gram matrix of
-// both sets is computed once, so subsets cost only lookups.
+// both sets is computed once (up to gramMax vectors in all), so subsets cost only lookups.
 func KID(a, b Features, cfg KIDConfig) KIDResult {
 	if cfg.Subsets <= 0 {
 		cfg.Subsets = 100
@@ -32,11 +35,24 @@ func KID(a, b Features, cfg KIDConfig) KIDResult {
 		return KIDResult{Mean: math.NaN(), Std: math.NaN()}
 	}
 	all := Features{X: append(append([]float32(nil), a.X...), b.X...), N: a.N + b.N, D: a.D}
-	g := gram(all)
 	n := all.N
-	k := func(i, j int) float64 {
-		v := float64(g[i*n+j])/float64(a.D) + 1
-		return v * v * v
+	var k func(i, j int) float64
+	if n <= gramMax {
+		g := gram(all)
+		k = func(i, j int) float64 {
+			v := float64(g[i*n+j])/float64(a.D) + 1
+			return v * v * v
+		}
+	} else { // too large to keep: dot products on the fly
+		k = func(i, j int) float64 {
+			ri, rj := all.Row(i), all.Row(j)
+			var s float64
+			for t, v := range ri {
+				s += float64(v) * float64(rj[t])
+			}
+			v := s/float64(a.D) + 1
+			return v * v * v
+		}
 	}
 	r := newRNG(cfg.Seed, streamKID, 0)
 	vals := make([]float64, cfg.Subsets)

@@ -110,6 +110,12 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// prMax caps the sets of precision/recall, whose three distance matrices grow as its square.
+const prMax = 5000
+
+// kidPool is the number of real feature vectors KID draws its subsets from.
+const kidPool = 4000
+
 // realData is the real side of the evaluation, shared by every checkpoint.
 type realData struct {
 	train, test   Images
@@ -290,9 +296,10 @@ func (rd *realData) score(imgs Images, feats *Features, opt Options) (Result, er
 		return r, err
 	}
 	fmt.Fprintf(opt.Log, "eval:   KID, precision/recall\n")
-	r.KID = KID(rd.trainF, f, opt.KID)
-	// Equal-sized sets for the k-NN radii: as many real images as generated ones (at most all).
-	m := min(f.N, len(rd.prIdx))
+	r.KID = KID(rd.trainF.Subset(rd.prIdx[:min(len(rd.prIdx), kidPool)]), f, opt.KID)
+	// Equal-sized sets for the k-NN radii: as many real images as generated ones (at most all
+	// real ones, and prMax).
+	m := min(f.N, len(rd.prIdx), prMax)
 	r.PRDC = PrecisionRecall(rd.trainF.Subset(rd.prIdx[:m]), f.Subset(sortedSubset(f.N, m, opt.Seed+3)), opt.K)
 	fmt.Fprintf(opt.Log, "eval:   nearest training images\n")
 	if r.CopyPixel, err = CopyTest(imgs, rd.train, rd.test, opt.Copy); err != nil {

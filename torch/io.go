@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"unsafe"
 )
 
@@ -83,30 +82,7 @@ func UnmarshalArchive(b []byte) (*Archive, error) {
 	if len(b) == 0 {
 		return nil, errors.New("empty data")
 	}
-	var entries *C.sg_entry
-	var n C.int
-	if err := errOf("load", C.sg_pickle_load((*C.char)(unsafe.Pointer(&b[0])), C.int64_t(len(b)), &entries, &n)); err != nil {
-		return nil, err
-	}
-	defer C.free(unsafe.Pointer(entries))
-	es := unsafe.Slice(entries, int(n))
-	defer C.sg_entries_free(entries, n)
-	a := NewArchive()
-	for _, e := range es {
-		k := C.GoString(e.key)
-		switch e.kind {
-		case 0:
-			t := &Tensor{h: e.tensor} // unowned by any scope
-			a.Tensors[k] = t
-		case 1:
-			a.Strings[k] = C.GoString(e.str)
-		case 2:
-			a.Ints[k] = int64(e.i)
-		case 3:
-			a.Floats[k] = float64(e.f)
-		}
-	}
-	return a, nil
+	return readTorchZip(b)
 }
 
 // Free releases the archive's tensors.
@@ -134,10 +110,7 @@ func LoadArchive(path string) (*Archive, error) {
 	}
 	a, err := UnmarshalArchive(b)
 	if err != nil {
-		if strings.Contains(err.Error(), "Expected GenericDict but got None") {
-			return nil, fmt.Errorf("load %s: holds an OrderedDict (a raw state_dict()); in Python, torch.save(dict(model.state_dict()), path) instead", path)
-		}
-		return nil, fmt.Errorf("load %s: not a torch.save file of a dict (%v)", path, err)
+		return nil, fmt.Errorf("load %s: %v", path, err)
 	}
 	return a, nil
 }

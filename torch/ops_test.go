@@ -1,6 +1,7 @@
 package torch
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -239,7 +240,9 @@ out['step'] = ck['step_count']
 torch.manual_seed(0); m = torch.nn.Linear(3, 2)
 torch.save(dict(m.state_dict()), '`+dir+`/py_state.pt')
 torch.save(m.state_dict(), '`+dir+`/py_ordered.pt')
-torch.save({'w': torch.full((2,2), 3.0), 'nested': {'b': torch.zeros(3, dtype=torch.int64), 'c': torch.ones(1)}}, '`+dir+`/py_dict.pt')
+torch.save({'w': torch.full((2,2), 3.0), 'nested': {'b': torch.arange(3)}, 'view': torch.arange(12.).reshape(3,4)[:, 1:3].t(),
+            'half': torch.ones(2, dtype=torch.float16), 'flag': True, 'n': -5, 'big': 2**40, 'x': 0.25, 'name': 'ok', 'skip': [1, 2]}, '`+dir+`/py_dict.pt')
+torch.save({'only': torch.ones(1)}, '`+dir+`/py_one.pt')
 out['lin.weight'] = m.weight.detach()
 `)
 	assertClose(t, "w_plus_1", ref.Tensors["w_plus_1"], Arange(1, 7, 1, Options{}).Reshape(2, 3), 0, 0)
@@ -264,12 +267,27 @@ out['lin.weight'] = m.weight.detach()
 		t.Fatal(err)
 	}
 	defer d.Free()
-	// An OrderedDict (a raw state_dict()) is beyond libtorch's C++ unpickler; the error says what to do.
-	if _, err := Load(dir + "/py_ordered.pt"); err == nil || !strings.Contains(err.Error(), "dict(") {
-		t.Errorf("OrderedDict load: want an error suggesting dict(...), got %v", err)
+	// A raw state_dict() (an OrderedDict) and a one-entry dict load too.
+	od, err := Load(dir + "/py_ordered.pt")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if d.Tensors["w"].Float32s()[3] != 3 || d.Tensors["nested/b"].DType() != Int64 {
+	assertClose(t, "OrderedDict weight", od["weight"], ref.Tensors["lin.weight"], 0, 0)
+	FreeAll(od["weight"], od["bias"])
+	one, err := Load(dir + "/py_one.pt")
+	if err != nil || len(one) != 1 {
+		t.Fatalf("one-entry dict: %v, %v", one, err)
+	}
+	one["only"].Free()
+	if d.Tensors["w"].Float32s()[3] != 3 || d.Tensors["nested/b"].Int64s()[2] != 2 || d.Tensors["half"].DType() != Float16 {
 		t.Errorf("python dict read back wrong: %v", sortedKeys(d.Tensors))
+	}
+	// A transposed slice of a larger storage comes back with its own values, contiguous.
+	if v := d.Tensors["view"]; fmt.Sprint(v.Shape(), v.Float32s()) != "[2 3] [1 5 9 2 6 10]" {
+		t.Errorf("strided view read back as %v %v", v.Shape(), v.Float32s())
+	}
+	if d.Ints["flag"] != 1 || d.Ints["n"] != -5 || d.Ints["big"] != 1<<40 || d.Floats["x"] != 0.25 || d.Strings["name"] != "ok" {
+		t.Errorf("python scalars read back as %v %v %v", d.Ints, d.Floats, d.Strings)
 	}
 }
 

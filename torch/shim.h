@@ -42,6 +42,9 @@ sg_err sg_rand(const int64_t* shape, int nd, sg_gen g, int dtype, int dev_type, 
 sg_err sg_arange(double start, double end, double step, int dtype, int dev_type, int dev_index, sg_tensor* out);
 sg_err sg_from_data(const void* data, const int64_t* shape, int nd, int dtype, sg_tensor* out);
 sg_err sg_copy_data(sg_tensor t, void* dst, int64_t nbytes, int dtype);
+// A contiguous copy of the strided view (size, stride, offset) of storage (a 1-D tensor).
+sg_err sg_as_strided_copy(sg_tensor storage, const int64_t* size, const int64_t* stride, int nd, int64_t offset,
+                          sg_tensor* out);
 sg_err sg_item(sg_tensor t, double* out);
 
 // ---- element-wise and generic ops (op codes in ops.go) ----
@@ -103,7 +106,7 @@ sg_err sg_gen_get_state(sg_gen g, sg_tensor* out);
 sg_err sg_gen_set_state(sg_gen g, sg_tensor state);
 void sg_manual_seed(uint64_t seed);
 
-// ---- serialization (torch.save / torch.load compatible) ----
+// ---- serialization (torch.save compatible; reading is done in Go, unpickle.go) ----
 // Values: kind 0 tensor, 1 string, 2 int64, 3 double. Keys containing '/' become nested dicts.
 typedef struct {
   char* key;
@@ -114,8 +117,6 @@ typedef struct {
   double f;
 } sg_entry;
 sg_err sg_pickle_save(const sg_entry* entries, int n, char** buf, int64_t* len);
-sg_err sg_pickle_load(const char* buf, int64_t len, sg_entry** entries, int* n);
-void sg_entries_free(sg_entry* entries, int n);  // frees keys and strings, not tensors
 void sg_buf_free(char* buf);
 
 // ---- device and threads ----

@@ -13,12 +13,6 @@ using sgshim::wrap;
 
 namespace {
 
-char* dup(const std::string& s) {
-  char* p = static_cast<char*>(std::malloc(s.size() + 1));
-  std::memcpy(p, s.c_str(), s.size() + 1);
-  return p;
-}
-
 c10::IValue value_of(const sg_entry& e) {
   switch (e.kind) {
     case 0: return c10::IValue(T(e.tensor));
@@ -27,41 +21,6 @@ c10::IValue value_of(const sg_entry& e) {
     case 3: return c10::IValue(e.f);
   }
   throw std::invalid_argument("unknown entry kind " + std::to_string(e.kind));
-}
-
-// Flattens nested dicts into '/'-joined keys, so a checkpoint {"G": {"w": t}} reads back as "G/w".
-void flatten(const c10::IValue& v, const std::string& prefix, std::vector<sg_entry>& out) {
-  if (v.isGenericDict()) {
-    for (const auto& kv : v.toGenericDict()) {
-      if (!kv.key().isString()) throw std::invalid_argument("checkpoint dict has a non-string key");
-      std::string k = kv.key().toStringRef();
-      flatten(kv.value(), prefix.empty() ? k : prefix + "/" + k, out);
-    }
-    return;
-  }
-  sg_entry e{};
-  e.key = dup(prefix);
-  if (v.isTensor()) {
-    e.kind = 0;
-    e.tensor = wrap(v.toTensor());
-  } else if (v.isString()) {
-    e.kind = 1;
-    e.str = dup(v.toStringRef());
-  } else if (v.isInt()) {
-    e.kind = 2;
-    e.i = v.toInt();
-  } else if (v.isDouble()) {
-    e.kind = 3;
-    e.f = v.toDouble();
-  } else if (v.isBool()) {
-    e.kind = 2;
-    e.i = v.toBool() ? 1 : 0;
-  } else {
-    // Lists, tuples, None and the like carry nothing sgan reads; skip rather than fail.
-    std::free(e.key);
-    return;
-  }
-  out.push_back(e);
 }
 
 }  // namespace
@@ -96,33 +55,6 @@ sg_err sg_pickle_save(const sg_entry* entries, int n, char** buf, int64_t* len) 
   std::memcpy(*buf, data.data(), data.size());
   *len = static_cast<int64_t>(data.size());
   SG_END
-}
-
-sg_err sg_pickle_load(const char* buf, int64_t len, sg_entry** entries, int* n) {
-  SG_TRY
-  std::vector<char> data(buf, buf + len);
-  c10::IValue v = torch::jit::pickle_load(data);
-  std::vector<sg_entry> out;
-  try {
-    flatten(v, "", out);
-  } catch (...) {
-    for (auto& e : out) {
-      if (e.kind == 0) sg_free(e.tensor);
-    }
-    sg_entries_free(out.data(), static_cast<int>(out.size()));
-    throw;
-  }
-  *n = static_cast<int>(out.size());
-  *entries = static_cast<sg_entry*>(std::malloc(sizeof(sg_entry) * (out.size() + 1)));
-  std::memcpy(*entries, out.data(), sizeof(sg_entry) * out.size());
-  SG_END
-}
-
-void sg_entries_free(sg_entry* entries, int n) {
-  for (int i = 0; i < n; i++) {
-    std::free(entries[i].key);
-    std::free(entries[i].str);
-  }
 }
 
 void sg_buf_free(char* buf) { std::free(buf); }

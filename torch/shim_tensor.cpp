@@ -88,6 +88,26 @@ sg_err sg_copy_data(sg_tensor t, void* dst, int64_t nbytes, int dtype) {
   SG_END
 }
 
+sg_err sg_as_strided_copy(sg_tensor storage, const int64_t* size, const int64_t* stride, int nd, int64_t offset,
+                          sg_tensor* out) {
+  SG_TRY
+  const at::Tensor& st = T(storage);
+  // Check the view's reach ourselves: as_strided on a too-small storage would read out of bounds.
+  int64_t last = offset;
+  for (int i = 0; i < nd; i++) {
+    if (size[i] == 0) {
+      last = -1;
+      break;
+    }
+    last += (size[i] - 1) * stride[i];
+  }
+  if (offset < 0 || last >= st.numel()) {
+    throw std::invalid_argument("tensor view reaches past its storage of " + std::to_string(st.numel()) + " elements");
+  }
+  *out = wrap(st.as_strided(ints(size, nd), ints(stride, nd), offset).clone(at::MemoryFormat::Contiguous));
+  SG_END
+}
+
 sg_err sg_item(sg_tensor t, double* out) {
   SG_TRY
   *out = T(t).item<double>();

@@ -13,11 +13,14 @@ func main() {
 		Name:    "sgan",
 		Usage:   "StyleGAN2 for brain MRI, in Go over libtorch",
 		Version: versionString(),
+		// --set values such as train.schedule=[{epochs=1, lr=1e-4}] contain commas.
+		DisableSliceFlagSeparator: true,
 		Commands: []*cli.Command{
 			trainCommand(),
 			sampleCommand(),
 			dataCommand(),
 			configCommand(),
+			evalCommand(),
 		},
 	}
 	if err := app.Run(os.Args); err != nil {

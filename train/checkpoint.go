@@ -177,3 +177,6 @@ func (t *Trainer) restore(p string) error {
 	fmt.Fprintf(t.Out, "sgan: resuming from %s at epoch %d, batch %d (step %d)\n", path, t.epoch+1, t.batch, t.step)
 	return nil
 }
+
+// SaveCheckpoint writes the trainer's current state to path (atomically).
+func (t *Trainer) SaveCheckpoint(path string) error { return t.save(path) }

@@ -320,6 +320,9 @@ func (l *LossLog) Plot(path string) error {
 	p.Add(plotter.NewGrid())
 	drawn := false
 	for c, name := range l.columns {
+		if name == "lr" {
+			continue // a schedule, not a loss: it would sit flat at zero on this axis
+		}
 		raw, smooth := decimate(steps, vals[c], plotMaxPoints)
 		if len(smooth) == 0 {
 			continue

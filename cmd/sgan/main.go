@@ -21,6 +21,7 @@ func main() {
 			dataCommand(),
 			configCommand(),
 			evalCommand(),
+			benchCommand(),
 		},
 	}
 	if err := app.Run(os.Args); err != nil {

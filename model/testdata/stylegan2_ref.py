@@ -78,6 +78,8 @@ class ModConv(nn.Module):
         y = F.conv2d(x.reshape(1, n * i, h, wd), wt, padding=1, groups=n).reshape(n, o, h, wd)
         if noise_mode == "const":
             y = y + self.noise_const * self.noise_strength
+        elif noise_mode == "random":
+            y = y + torch.randn(n, 1, h, wd, device=y.device) * self.noise_strength
         return F.leaky_relu(y + self.bias.reshape(1, o, 1, 1), 0.2) * SQRT2
 
 

@@ -120,17 +120,24 @@ func (D *Critic) OneHot(labels *torch.Tensor) *torch.Tensor {
 // minibatchStd appends one feature map holding the average standard deviation of features over
 // groups of samples (NVlabs MinibatchStdLayer with one channel group). The group size shrinks
 // to the largest divisor of N that fits.
+//
+// Groups are contiguous runs of samples (rows [0,G), [G,2G), ...), not NVlabs' strided groups
+// (reshape(G, -1, ...), which puts samples i, i+N/G, ... together). The statistics are the same
+// kind, but contiguous groups do not depend on the batch size: under data-parallel training each
+// process scores its own contiguous slice of the global batch, and as long as the slice is a
+// multiple of G every group (and so the critic's output) is exactly what one process would compute
+// for the whole batch. Strided groups would mix samples from every process's slice.
 func minibatchStd(x *torch.Tensor, group int) *torch.Tensor {
 	n, c, h, w := x.Size(0), x.Size(1), x.Size(2), x.Size(3)
 	g := min(int64(group), n)
 	for n%g != 0 {
 		g--
 	}
-	y := x.Reshape(g, -1, 1, c, h, w)
-	y = y.Sub(y.Mean([]int64{0}, true))
-	y = y.Square().Mean([]int64{0}, false).AddS(1e-8).Sqrt()
-	y = y.Mean([]int64{2, 3, 4}, false).Reshape(-1, 1, 1, 1)
-	y = y.Repeat(g, 1, h, w)
+	y := x.Reshape(-1, g, 1, c, h, w)                           // [N/G, G, F, c, h, w]
+	y = y.Sub(y.Mean([]int64{1}, true))                         // centre within each group
+	y = y.Square().Mean([]int64{1}, false).AddS(1e-8).Sqrt()    // [N/G, F, c, h, w]
+	y = y.Mean([]int64{2, 3, 4}, false).Reshape(-1, 1, 1, 1, 1) // [N/G, 1, 1, 1, 1]
+	y = y.Repeat(1, g, 1, h, w).Reshape(n, 1, h, w)             // one map per sample
 	return torch.Cat([]*torch.Tensor{x, y}, 1)
 }
 

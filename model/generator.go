@@ -138,23 +138,32 @@ func (G *Generator) UpdateWAvg(w *torch.Tensor, beta float64) {
 // Synthesize renders images [N, Channels, R, R] from ws [N, NumWs, WDim]. g draws the noise in
 // NoiseRandom mode (nil: libtorch's default generator).
 func (G *Generator) Synthesize(ws *torch.Tensor, mode NoiseMode, g *torch.Generator) *torch.Tensor {
+	return G.SynthesizeRows(ws, mode, g, Rows{})
+}
+
+// SynthesizeRows is Synthesize for a batch that is rows of a larger one (see Rows): in
+// NoiseRandom mode each layer draws noise for rows.Total samples and keeps the batch's rows.
+func (G *Generator) SynthesizeRows(ws *torch.Tensor, mode NoiseMode, g *torch.Generator, rows Rows) *torch.Tensor {
 	if ws.Dim() != 3 || ws.Size(1) != int64(G.NumWs()) || ws.Size(2) != int64(G.Cfg.WDim) {
 		panic(&torch.Error{Op: "synthesis", Msg: fmt.Sprintf("ws has shape %v, want [N %d %d]", ws.Shape(), G.NumWs(), G.Cfg.WDim)})
 	}
 	n := ws.Size(0)
+	if rows.Total > 0 && (rows.Offset < 0 || rows.Offset+n > rows.Total) {
+		panic(&torch.Error{Op: "synthesis", Msg: fmt.Sprintf("rows [%d, %d) are outside a batch of %d", rows.Offset, rows.Offset+n, rows.Total)})
+	}
 	wAt := func(i int) *torch.Tensor { return ws.Narrow(1, int64(i), 1).Squeeze(1) }
 	var x, img *torch.Tensor
 	idx := 0
 	for _, b := range G.blocks {
 		if b.conv0 == nil {
 			x = G.const4.Unsqueeze(0).Repeat(n, 1, 1, 1)
-			x = b.conv1.forward(x, wAt(0), mode, g)
+			x = b.conv1.forward(x, wAt(0), mode, g, rows)
 			img = b.torgb.forward(x, wAt(1))
 			idx = 1
 			continue
 		}
-		x = b.conv0.forward(x, wAt(idx), mode, g)
-		x = b.conv1.forward(x, wAt(idx+1), mode, g)
+		x = b.conv0.forward(x, wAt(idx), mode, g, rows)
+		x = b.conv1.forward(x, wAt(idx+1), mode, g, rows)
 		img = G.fir.up(img).Add(b.torgb.forward(x, wAt(idx+2)))
 		idx += 2
 	}

@@ -150,7 +150,14 @@ const (
 	NoiseNone
 )
 
-func (l *modConv) forward(x, w *torch.Tensor, mode NoiseMode, g *torch.Generator) *torch.Tensor {
+// Rows places a batch inside a larger one: its N samples are rows [Offset, Offset+N) of a batch
+// of Total. Random noise is then drawn for all Total samples (the same draws a single process
+// makes for the whole batch) and the batch's rows are kept, so data-parallel processes each
+// rendering a slice see exactly the noise of one process rendering it all. Total 0: the batch
+// stands alone.
+type Rows struct{ Offset, Total int64 }
+
+func (l *modConv) forward(x, w *torch.Tensor, mode NoiseMode, g *torch.Generator, rows Rows) *torch.Tensor {
 	if l.up {
 		x = l.f.up(x)
 	}
@@ -164,7 +171,12 @@ func (l *modConv) forward(x, w *torch.Tensor, mode NoiseMode, g *torch.Generator
 	y = y.Reshape(n, out, h, wd)
 	switch mode {
 	case NoiseRandom:
-		noise := torch.Randn([]int64{n, 1, l.res, l.res}, g, torch.Options{Device: y.Device()})
+		var noise *torch.Tensor
+		if rows.Total > 0 {
+			noise = torch.Randn([]int64{rows.Total, 1, l.res, l.res}, g, torch.Options{Device: y.Device()}).Narrow(0, rows.Offset, n)
+		} else {
+			noise = torch.Randn([]int64{n, 1, l.res, l.res}, g, torch.Options{Device: y.Device()})
+		}
 		y = y.Add(noise.Mul(l.noiseStrength))
 	case NoiseConst:
 		y = y.Add(l.noiseConst.Mul(l.noiseStrength))

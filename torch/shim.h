@@ -128,6 +128,20 @@ void sg_set_cudnn_benchmark(int on);
 void sg_set_tf32(int on);
 sg_err sg_cuda_synchronize(void);
 
+// ---- distributed (c10d; shim_dist.cpp) ----
+// A process group: a TCPStore rendezvous at host:port (rank 0 hosts it) and a Gloo or NCCL
+// backend over it. Collectives wait with the group's timeout, so a dead or stuck peer ends in an
+// error instead of a hang. backend: 0 Gloo, 1 NCCL (only in builds with SGAN_NCCL).
+typedef struct sg_pg_s* sg_pg;
+sg_err sg_pg_new(int backend, const char* host, int port, int rank, int world, int64_t timeout_ms, sg_pg* out);
+void sg_pg_free(sg_pg pg);
+int sg_pg_has_nccl(void);
+// In place: sum over ranks, then multiply by scale; tensors are packed into flat buckets of at
+// most bucket_bytes (by dtype and device), one allreduce per bucket, all in flight together.
+sg_err sg_pg_allreduce(sg_pg pg, const sg_tensor* ts, int n, double scale, int64_t bucket_bytes);
+sg_err sg_pg_broadcast(sg_pg pg, const sg_tensor* ts, int n, int root, int64_t bucket_bytes);
+sg_err sg_pg_barrier(sg_pg pg);
+
 #ifdef __cplusplus
 }
 #endif

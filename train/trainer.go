@@ -43,12 +43,28 @@ type Trainer struct {
 	plMean float64
 	log    *LossLog
 	stopAt int64 // tests: behave as if interrupted once this many steps are done (0: never)
+
+	// Data-parallel training (dist.go): nil pg means one process. rank and world are 0 and 1
+	// then; stopLocal and stopAll carry the agreed stop request between ranks.
+	pg        *torch.ProcessGroup
+	rank      int
+	world     int
+	stopLocal bool
+	stopAll   bool
 }
 
 // Open prepares a run: the dataset, the networks on the device, optimizers and the output
 // folder. resume names a run folder or checkpoint to continue from ("" for a fresh run).
-func Open(cfg Config, resume string) (*Trainer, error) {
+func Open(cfg Config, resume string) (*Trainer, error) { return OpenDist(cfg, resume, nil) }
+
+// OpenDist is Open for one process of a data-parallel run over pg (nil: a single process). The
+// configured batch size is global: every rank reads the same batches and trains on its own
+// contiguous share of each. Parameters are broadcast from rank 0 after building (and resuming).
+func OpenDist(cfg Config, resume string, pg *torch.ProcessGroup) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkDistConfig(cfg, pg); err != nil {
 		return nil, err
 	}
 	if cfg.Run.Threads > 0 {
@@ -68,7 +84,13 @@ func Open(cfg Config, resume string) (*Trainer, error) {
 	if ds.Len() < cfg.Train.BatchSize {
 		return nil, fmt.Errorf("train.batch_size = %d: the dataset has only %d images", cfg.Train.BatchSize, ds.Len())
 	}
-	t := &Trainer{Cfg: cfg, Dir: cfg.Run.Dir, Device: dev, Out: os.Stderr, classes: ds.Classes()}
+	t := &Trainer{Cfg: cfg, Dir: cfg.Run.Dir, Device: dev, Out: os.Stderr, classes: ds.Classes(), world: 1}
+	if pg != nil {
+		t.pg, t.rank, t.world = pg, pg.Rank, pg.World
+		if t.rank != 0 {
+			t.Out = io.Discard // only rank 0 reports
+		}
+	}
 	if cfg.Data.Conditional {
 		if len(ds.Classes()) < 2 {
 			return nil, fmt.Errorf("data.conditional = true, but %s has %d class folder(s); set it to false", dataName(cfg), len(ds.Classes()))
@@ -93,6 +115,10 @@ func Open(cfg Config, resume string) (*Trainer, error) {
 			t.Close()
 			return nil, err
 		}
+	}
+	if err := t.syncStart(); err != nil {
+		t.Close()
+		return nil, err
 	}
 	return t, nil
 }
@@ -182,22 +208,25 @@ func (t *Trainer) Run(ctx context.Context) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
-	for _, d := range []string{t.Dir, filepath.Join(t.Dir, "models"), filepath.Join(t.Dir, "stylegan_outputs")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("train: run.dir: %w", err)
+	if t.rank == 0 {
+		// Only rank 0 writes: the run folder, checkpoints, samples and the loss log.
+		for _, d := range []string{t.Dir, filepath.Join(t.Dir, "models"), filepath.Join(t.Dir, "stylegan_outputs")} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return fmt.Errorf("train: run.dir: %w", err)
+			}
 		}
-	}
-	if err := torch.WriteFileAtomic(filepath.Join(t.Dir, "config.toml"), []byte(t.Cfg.TOML())); err != nil {
-		return err
-	}
-	var err error
-	if t.log, err = OpenLossLog(t.Dir, lossColumns, t.step > 0); err != nil {
-		return err
-	}
-	if t.step > 0 {
-		// Rows logged after the checkpoint was written are replayed by this run.
-		if err := t.log.Truncate(t.step + 1); err != nil {
+		if err := torch.WriteFileAtomic(filepath.Join(t.Dir, "config.toml"), []byte(t.Cfg.TOML())); err != nil {
 			return err
+		}
+		var err error
+		if t.log, err = OpenLossLog(t.Dir, lossColumns, t.step > 0); err != nil {
+			return err
+		}
+		if t.step > 0 {
+			// Rows logged after the checkpoint was written are replayed by this run.
+			if err := t.log.Truncate(t.step + 1); err != nil {
+				return err
+			}
 		}
 	}
 	tc := t.Cfg.Train
@@ -206,14 +235,22 @@ func (t *Trainer) Run(ctx context.Context) error {
 	fmt.Fprintf(t.Out, "sgan: %s, %d images (%d classes), %d steps/epoch, G %s params, D %s params, on %s, %d threads\n",
 		dataName(t.Cfg), t.loader.Dataset().Len(), len(t.classes), perEpoch, human(t.G.Store.NumParams()),
 		human(t.Dnet.Store.NumParams()), t.Device, torch.NumThreads())
+	loaderCtx := ctx
+	if t.pg != nil {
+		fmt.Fprintf(t.Out, "sgan: data-parallel over %d processes (%s), %d images per process per step\n",
+			t.world, t.pg.Backend, tc.BatchSize/t.world)
+		// Ranks must stop at the same step: a signal only raises this rank's stop request, which
+		// the ranks agree on with the next gradient allreduce; the loader never stops by itself.
+		loaderCtx = context.WithoutCancel(ctx)
+	}
 
 	for t.epoch < tc.Epochs {
 		e := t.epoch + 1
-		it := t.loader.Epoch(ctx, e, t.batch)
+		it := t.loader.Epoch(loaderCtx, e, t.batch)
 		start, imgs := time.Now(), 0
 		var last map[string]float64
 		for {
-			if ctx.Err() != nil || (t.stopAt > 0 && t.step >= t.stopAt) {
+			if (t.pg == nil && (ctx.Err() != nil || (t.stopAt > 0 && t.step >= t.stopAt))) || t.stopAll {
 				it.Close()
 				return t.interrupt()
 			}
@@ -229,6 +266,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 				return err
 			}
 			lr := t.Cfg.LRAt(e, float64(t.batch)/float64(perEpoch))
+			t.stopLocal = ctx.Err() != nil || (t.stopAt > 0 && t.step+1 >= t.stopAt)
 			stats, err := t.trainStep(b, lr)
 			if err != nil {
 				it.Close()
@@ -242,7 +280,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 					it.Close()
 					return err
 				}
-				if err := t.log.Add(t.step, e, stats); err != nil {
+				if err := t.logAdd(t.step, e, stats); err != nil {
 					it.Close()
 					return err
 				}
@@ -283,6 +321,9 @@ func (t *Trainer) checkFinite(stats map[string]float64) error {
 // endEpoch writes the epoch's checkpoint, sample grid and loss plot as configured.
 func (t *Trainer) endEpoch(e int) error {
 	tc := t.Cfg.Train
+	if t.rank != 0 {
+		return nil
+	}
 	if err := t.save(filepath.Join(t.Dir, "models", "last.pt")); err != nil {
 		return err
 	}
@@ -333,6 +374,9 @@ func (t *Trainer) lastCheckpoint() string {
 }
 
 func (t *Trainer) interrupt() error {
+	if t.rank != 0 {
+		return ErrInterrupted
+	}
 	if err := t.save(filepath.Join(t.Dir, "models", "last.pt")); err != nil {
 		return fmt.Errorf("train: interrupted, and saving failed: %w", err)
 	}
@@ -344,6 +388,11 @@ func (t *Trainer) interrupt() error {
 
 // trainStep runs one critic step on batch b and, every NCritic critic steps, one generator step.
 // It returns the losses on log ticks (reading them is a device sync) and nil otherwise.
+//
+// b is the global batch. Each rank trains on its own contiguous rows of it (all of it in a
+// single process); random draws are made for the whole batch on every rank, from the same
+// generator in the same order, and each rank keeps its rows, so the ranks together compute
+// exactly what one process computes for the whole batch.
 func (t *Trainer) trainStep(b *data.Batch, lr float64) (stats map[string]float64, err error) {
 	tc := t.Cfg.Train
 	scope := torch.NewScope()
@@ -351,50 +400,52 @@ func (t *Trainer) trainStep(b *data.Batch, lr float64) (stats map[string]float64
 	err = torch.Try(func() {
 		t.step++
 		logTick := tc.LogEvery > 0 && t.step%int64(tc.LogEvery) == 0
-		real := torch.FromFloat32(b.Images, int64(b.N), int64(b.C), int64(b.H), int64(b.W)).ToDevice(t.Device, true)
-		var c *torch.Tensor
+		rows := t.share(int64(b.N))
+		px := int64(b.C * b.H * b.W)
+		real := torch.FromFloat32(b.Images[rows.Offset*px:(rows.Offset+rows.n)*px], rows.n, int64(b.C), int64(b.H), int64(b.W)).ToDevice(t.Device, true)
+		var cAll, c *torch.Tensor
 		if t.Cfg.Model.NumClasses > 0 {
-			c = t.G.OneHot(torch.FromInt64(b.Labels, int64(b.N)))
+			cAll = t.G.OneHot(torch.FromInt64(b.Labels, int64(b.N)))
+			c = cAll.Narrow(0, rows.Offset, rows.n)
 		}
-		vals := t.criticStep(real, c, lr)
+		vals := t.criticStep(real, c, rows, lr)
 		if t.step%int64(tc.NCritic) == 0 {
-			for k, v := range t.generatorStep(int64(b.N), c, lr) {
+			for k, v := range t.generatorStep(rows, c, cAll, lr) {
 				vals[k] = v
 			}
 		}
 		if logTick {
 			stats = map[string]float64{"lr": lr}
-			for k, v := range vals {
-				stats[k] = v.Item()
+			for k, v := range t.reduceStats(vals) {
+				stats[k] = v
 			}
 		}
 	})
 	return stats, err
 }
 
-// latents draws z (and the style-mixed ws) for n images.
-func (t *Trainer) latents(G *model.Generator, n int64, c *torch.Tensor) (ws, w *torch.Tensor) {
-	z := torch.Randn([]int64{n, int64(t.Cfg.Model.ZDim)}, t.gen, torch.Options{Device: t.Device})
+// latents draws z (and the style-mixed ws) for the rows of a batch.
+func (t *Trainer) latents(G *model.Generator, rows span, c *torch.Tensor) (ws, w *torch.Tensor) {
+	z := rows.of(torch.Randn([]int64{rows.Total, int64(t.Cfg.Model.ZDim)}, t.gen, torch.Options{Device: t.Device}))
 	w = G.Map(z, c)
 	ws = G.Broadcast(w)
 	// Style mixing: derived from (seed, step) so a resumed run mixes exactly as an uninterrupted one.
 	r := rand.New(rand.NewPCG(uint64(t.Cfg.Run.Seed), uint64(t.step)))
 	if p := t.Cfg.Train.StyleMixProb; p > 0 && r.Float64() < p {
 		cutoff := 1 + r.IntN(G.NumWs()-1)
-		z2 := torch.Randn([]int64{n, int64(t.Cfg.Model.ZDim)}, t.gen, torch.Options{Device: t.Device})
+		z2 := rows.of(torch.Randn([]int64{rows.Total, int64(t.Cfg.Model.ZDim)}, t.gen, torch.Options{Device: t.Device}))
 		ws = model.MixStyles(ws, G.Broadcast(G.Map(z2, c)), cutoff)
 	}
 	return ws, w
 }
 
-func (t *Trainer) criticStep(real, c *torch.Tensor, lr float64) map[string]*torch.Tensor {
+func (t *Trainer) criticStep(real, c *torch.Tensor, rows span, lr float64) map[string]*torch.Tensor {
 	tc := t.Cfg.Train
 	D := t.Dnet
-	n := real.Size(0)
 	var fake *torch.Tensor
 	torch.NoGrad(func() {
-		ws, _ := t.latents(t.G, n, c)
-		fake = t.G.Synthesize(ws, model.NoiseRandom, t.gen)
+		ws, _ := t.latents(t.G, rows, c)
+		fake = t.G.SynthesizeRows(ws, model.NoiseRandom, t.gen, rows.Rows)
 	})
 	doR1 := tc.R1Gamma > 0 && t.step%int64(tc.R1Interval) == 0
 	if doR1 {
@@ -409,7 +460,7 @@ func (t *Trainer) criticStep(real, c *torch.Tensor, lr float64) map[string]*torc
 	} else {
 		loss = wganCriticLoss(dReal, dFake)
 		if tc.GPLambda > 0 {
-			alpha := torch.Rand([]int64{n, 1, 1, 1}, t.gen, torch.Options{Device: t.Device})
+			alpha := rows.of(torch.Rand([]int64{rows.Total, 1, 1, 1}, t.gen, torch.Options{Device: t.Device}))
 			inter := torch.LerpT(real.Detach(), fake, alpha).SetRequiresGrad(true)
 			gp := gradNormPenalty(D.Forward(inter, c), inter)
 			vals["gp"] = gp.Detach()
@@ -424,12 +475,18 @@ func (t *Trainer) criticStep(real, c *torch.Tensor, lr float64) map[string]*torc
 	vals["loss_d"] = loss.Detach()
 	t.optD.ZeroGrad()
 	loss.Backward()
+	if t.pg != nil {
+		// One bucketed allreduce: the mean gradient over ranks (each rank's loss is the mean over
+		// its equal share, so this is the gradient of the global batch's loss), with the stop
+		// requests riding along.
+		t.stopAll = t.allReduceGrads(t.Dnet.Store.Params(), nil, t.stopLocal)
+	}
 	t.optD.LR = lr * lazyRatio(tc.R1Interval, tc.R1Gamma > 0)
 	t.optD.Step()
 	return vals
 }
 
-func (t *Trainer) generatorStep(n int64, c *torch.Tensor, lr float64) map[string]*torch.Tensor {
+func (t *Trainer) generatorStep(rows span, c, cAll *torch.Tensor, lr float64) map[string]*torch.Tensor {
 	tc := t.Cfg.Train
 	t.gSteps++
 	// The critic's parameters need no gradients in this phase.
@@ -442,8 +499,8 @@ func (t *Trainer) generatorStep(n int64, c *torch.Tensor, lr float64) map[string
 			p.SetRequiresGrad(true)
 		}
 	}()
-	ws, w := t.latents(t.G, n, c)
-	img := t.G.Synthesize(ws, model.NoiseRandom, t.gen)
+	ws, w := t.latents(t.G, rows, c)
+	img := t.G.SynthesizeRows(ws, model.NoiseRandom, t.gen, rows.Rows)
 	dFake := t.Dnet.Forward(img, c)
 	var loss *torch.Tensor
 	if tc.Loss == LossLogistic {
@@ -453,36 +510,38 @@ func (t *Trainer) generatorStep(n int64, c *torch.Tensor, lr float64) map[string
 	}
 	vals := map[string]*torch.Tensor{"loss_g": loss.Detach()}
 	if tc.PLWeight > 0 && t.gSteps%int64(tc.PLInterval) == 0 {
-		// NVlabs runs the penalty on half the batch with its own forward pass.
-		m := max(n/2, 1)
-		pws, _ := t.latents(t.G, m, narrowRows(c, m))
-		lengths := pathLengths(t.G.Synthesize(pws, model.NoiseRandom, t.gen), pws, t.gen)
-		mean := lengths.MeanAll().Item()
+		// NVlabs runs the penalty on half the batch with its own forward pass; ranks split that
+		// half into contiguous shares (not necessarily equal, see plShare).
+		m := max(rows.Total/2, 1)
+		pr := plShare(m, t.rank, t.world)
+		pws, _ := t.latents(t.G, pr, narrowRowsAt(cAll, pr.Offset, pr.n))
+		lengths := pathLengthsRows(t.G.SynthesizeRows(pws, model.NoiseRandom, t.gen, pr.Rows), pws, t.gen, pr.Rows)
+		mean := t.globalMean(lengths, m)
 		if t.plMean == 0 {
 			t.plMean = mean
 		} else {
 			t.plMean += 0.01 * (mean - t.plMean)
 		}
-		pl := lengths.SubS(t.plMean).Square().MeanAll()
+		// The global mean over m rows, as this rank's part of the average over ranks.
+		pl := lengths.SubS(t.plMean).Square().SumAll().MulS(float64(t.world) / float64(m))
 		vals["pl"] = pl.Detach()
 		loss = loss.Add(pl.MulS(tc.PLWeight * float64(tc.PLInterval)))
 	}
 	t.optG.ZeroGrad()
 	loss.Backward()
+	wMean := w.Detach().Mean([]int64{0}, true)
+	if t.pg != nil {
+		// The batch mean of w for w_avg rides along with the gradients: equal shares, so the mean
+		// of the ranks' means is the global batch mean.
+		t.allReduceGrads(t.G.Store.Params(), wMean, false)
+	}
 	t.optG.LR = lr * lazyRatio(tc.PLInterval, tc.PLWeight > 0)
 	t.optG.Step()
-	t.G.UpdateWAvg(w, 0.995)
+	t.G.UpdateWAvg(wMean, 0.995)
 	if t.GEma != nil {
-		torch.EMAUpdate(t.GEma.Store.All(), t.G.Store.All(), t.Cfg.EMABeta(int(n)))
+		torch.EMAUpdate(t.GEma.Store.All(), t.G.Store.All(), t.Cfg.EMABeta(int(rows.Total)))
 	}
 	return vals
-}
-
-func narrowRows(c *torch.Tensor, m int64) *torch.Tensor {
-	if c == nil {
-		return nil
-	}
-	return c.Narrow(0, 0, m)
 }
 
 // SaveGrid renders the fixed-seed sample grid (SampleGrid x SampleGrid images, the same latents

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -20,13 +21,17 @@ func trainCommand() *cli.Command {
 		Usage: "train StyleGAN2 (with no flags: the reference recipe on the embedded demo data)",
 		Description: "Outputs go to run.dir: models/epochNNN.pt and models/last.pt checkpoints, stylegan_outputs/\n" +
 			"sample grids, losses.csv and losses.png, config.toml. Ctrl-C saves models/last.pt; continue\n" +
-			"with --resume RUN_DIR.",
+			"with --resume RUN_DIR.\n\n" +
+			"Data-parallel: --nproc N starts N local worker processes (one per GPU on CUDA); or start the\n" +
+			"workers yourself, torchrun-style, with MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE and LOCAL_RANK\n" +
+			"set (SGAN_DIST_TIMEOUT, default 5m: how long to wait for a peer). train.batch_size is global.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "TOML config (see sgan config init)"},
 			&cli.StringFlag{Name: "preset", Usage: "start from a preset: recipe, demo (CPU-sized) or tiny"},
 			&cli.StringSliceFlag{Name: "set", Usage: "override a key, e.g. --set train.batch_size=32 (repeatable)"},
 			&cli.StringFlag{Name: "resume", Usage: "continue a run: its folder or a checkpoint file"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress line"},
+			&cli.IntFlag{Name: "nproc", Usage: "data-parallel over N local worker processes (one per GPU on CUDA); batch_size stays global"},
 		},
 		Action: runTrain,
 	}
@@ -58,6 +63,17 @@ func loadRunConfig(c *cli.Context) (train.Config, error) {
 }
 
 func runTrain(c *cli.Context) error {
+	launch, distributed, err := train.LaunchFromEnv()
+	if err != nil {
+		return err
+	}
+	if n := c.Int("nproc"); n > 1 && !distributed {
+		// The launcher: the workers are this same command, told their ranks by the environment.
+		if _, err := loadRunConfig(c); err != nil {
+			return err
+		}
+		return train.LaunchLocal(n, os.Args[0], os.Args[1:], os.Environ(), os.Stdout, os.Stderr, 10*time.Second)
+	}
 	cfg, err := loadRunConfig(c)
 	if err != nil {
 		return err
@@ -90,22 +106,62 @@ func runTrain(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	t, err := train.Open(cfg, resume)
+	var pg *torch.ProcessGroup
+	rank := 0
+	if distributed && launch.World > 1 {
+		if pg, cfg, err = joinJob(launch, cfg); err != nil {
+			return err
+		}
+		defer pg.Close()
+		rank = launch.Rank
+	}
+	t, err := train.OpenDist(cfg, resume, pg)
 	if err != nil {
-		return err
+		return rankErr(pg, err)
 	}
 	defer t.Close()
 	err = t.Run(ctx)
+	if rank != 0 {
+		if errors.Is(err, train.ErrInterrupted) {
+			return nil
+		}
+		return rankErr(pg, err)
+	}
 	if errors.Is(err, train.ErrInterrupted) {
 		fmt.Fprintln(os.Stderr, "\nsgan: interrupted; saved", cfg.Run.Dir+"/models/last.pt; continue with: sgan train --resume", cfg.Run.Dir)
 		return nil
 	}
 	if err != nil {
-		return err
+		return rankErr(pg, err)
 	}
 	fmt.Fprintf(os.Stderr, "sgan: done: %d epochs; checkpoints in %s/models, samples in %s/stylegan_outputs, losses in %s/losses.png\n",
 		t.Epoch(), cfg.Run.Dir, cfg.Run.Dir, cfg.Run.Dir)
 	return nil
+}
+
+// joinJob joins the data-parallel job: on CUDA each worker takes cuda:LOCAL_RANK.
+func joinJob(l train.Launch, cfg train.Config) (*torch.ProcessGroup, train.Config, error) {
+	dev, err := torch.ParseDevice(cfg.Run.Device)
+	if err != nil {
+		return nil, cfg, fmt.Errorf("run.device: %w", err)
+	}
+	if dev.IsCUDA() {
+		if n := torch.CUDADeviceCount(); l.LocalRank >= n {
+			return nil, cfg, fmt.Errorf("rank %d: LOCAL_RANK=%d, but this machine has %d CUDA devices", l.Rank, l.LocalRank, n)
+		}
+		dev = torch.CUDA(l.LocalRank)
+		cfg.Run.Device = dev.String()
+	}
+	pg, err := l.Join(dev)
+	return pg, cfg, err
+}
+
+// rankErr names the worker in an error from a data-parallel run.
+func rankErr(pg *torch.ProcessGroup, err error) error {
+	if err == nil || pg == nil {
+		return err
+	}
+	return fmt.Errorf("rank %d of %d: %w", pg.Rank, pg.World, err)
 }
 
 func versionString() string { return "0.1.0 (libtorch " + torch.Version() + ")" }

@@ -187,10 +187,13 @@ def mbstd(x, group):
     g = min(group, n)
     while n % g:
         g -= 1
-    y = x.reshape(g, -1, 1, c, h, w)
-    y = y - y.mean(0, keepdim=True)
-    y = (y.square().mean(0) + 1e-8).sqrt()
-    y = y.mean([2, 3, 4]).reshape(-1, 1, 1, 1).repeat(g, 1, h, w)
+    # Contiguous groups (rows [0, g), [g, 2g), ...) rather than NVlabs' strided reshape(g, -1, ...):
+    # the groups then do not depend on the batch size, so a data-parallel process scoring its own
+    # contiguous slice of the batch (a multiple of g) computes exactly what one process would.
+    y = x.reshape(-1, g, 1, c, h, w)
+    y = y - y.mean(1, keepdim=True)
+    y = (y.square().mean(1) + 1e-8).sqrt()
+    y = y.mean([2, 3, 4]).reshape(-1, 1, 1, 1, 1).repeat(1, g, 1, h, w).reshape(n, 1, h, w)
     return torch.cat([x, y], 1)
 
 

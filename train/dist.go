@@ -386,7 +386,7 @@ func LaunchLocal(nproc int, exe string, args, env []string, stdout, stderr io.Wr
 		}
 	}
 	if first != nil {
-		return fmt.Errorf("distributed training failed: rank %d of %d exited with %v (its message is above)", first.rank, nproc, first.err)
+		return fmt.Errorf("distributed training failed: rank %d of %d exited with %v (see the messages above)", first.rank, nproc, first.err)
 	}
 	return nil
 }

@@ -6,53 +6,11 @@ import "math"
 // by the cyclic Jacobi method, which is exact to rounding for the small (<= a few hundred)
 // feature dimensions used here.
 func symEig(a []float64, n int) []float64 {
-	m := append([]float64(nil), a...)
-	for sweep := 0; sweep < 100; sweep++ {
-		var off, diag float64
-		for i := 0; i < n; i++ {
-			diag += m[i*n+i] * m[i*n+i]
-			for j := i + 1; j < n; j++ {
-				off += m[i*n+j] * m[i*n+j]
-			}
-		}
-		if off <= 1e-30*diag || off == 0 {
-			break
-		}
-		for p := 0; p < n; p++ {
-			for q := p + 1; q < n; q++ {
-				apq := m[p*n+q]
-				if apq == 0 {
-					continue
-				}
-				app, aqq := m[p*n+p], m[q*n+q]
-				theta := (aqq - app) / (2 * apq)
-				t := 1 / (math.Abs(theta) + math.Sqrt(theta*theta+1))
-				if theta < 0 {
-					t = -t
-				}
-				c := 1 / math.Sqrt(t*t+1)
-				s := t * c
-				for k := 0; k < n; k++ {
-					akp, akq := m[k*n+p], m[k*n+q]
-					m[k*n+p] = c*akp - s*akq
-					m[k*n+q] = s*akp + c*akq
-				}
-				for k := 0; k < n; k++ {
-					apk, aqk := m[p*n+k], m[q*n+k]
-					m[p*n+k] = c*apk - s*aqk
-					m[q*n+k] = s*apk + c*aqk
-				}
-			}
-		}
-	}
-	ev := make([]float64, n)
-	for i := range ev {
-		ev[i] = m[i*n+i]
-	}
+	ev, _ := symEigVec(a, n)
 	return ev
 }
 
-// symEigVec is symEig that also returns the eigenvectors as the columns of v (row-major).
+// symEigVec returns the eigenvalues and the eigenvectors as the columns of v (row-major).
 func symEigVec(a []float64, n int) (ev, v []float64) {
 	m := append([]float64(nil), a...)
 	v = make([]float64, n*n)

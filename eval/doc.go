@@ -14,6 +14,7 @@
 //	cache.go    content-keyed on-disk cache of trained feature nets (features-<hash>.pt)
 //	frechet.go  Gaussian stats and the Fréchet distance (fd_domain); linalg.go the Jacobi eigen solver
 //	kid.go      KID: unbiased cubic-kernel MMD^2 over subsets (kid_domain)
+//	inception.go features of a user-supplied TorchScript extractor (--inception): fid and kid
 //	prdc.go     precision / recall (k-NN manifolds, Kynkäänniemi et al. 2019), density / coverage
 //	nearest.go  nearest neighbours (libtorch matmul, exact float64 distance of the winner)
 //	copying.go  memorization: NN distances, the data-copying test, Meehan et al.'s Z_U
@@ -24,5 +25,7 @@
 // The feature space ("domain" features) is not Inception's: Inception weights are not available
 // to this binding, so numbers are named fd_domain, kid_domain, ... and are comparable only
 // between runs that share the feature net, which the cache guarantees for the same data,
-// resolution and recipe. The net always runs on the CPU.
+// resolution and recipe. The net always runs on the CPU. With Options.Inception (a TorchScript
+// file, run on Options.Device), fid and kid are added in that module's features: the standard
+// FID/KID when it is the standard Inception-v3 pool-feature extractor.
 package eval

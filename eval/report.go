@@ -32,6 +32,10 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	b, err := json.Marshal(plain(r))
 	if err != nil && strings.Contains(err.Error(), "unsupported value") {
 		c := r
+		if r.FID != nil { // copies, so fixing c leaves r alone
+			fid, kid := *r.FID, *r.KIDInc
+			c.FID, c.KIDInc = &fid, &kid
+		}
 		fix := func(v *float64) {
 			if math.IsNaN(*v) || math.IsInf(*v, 0) {
 				*v = -1
@@ -40,6 +44,11 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		for _, v := range []*float64{&c.FD, &c.KID.Mean, &c.KID.Std, &c.PRDC.Precision, &c.PRDC.Recall, &c.PRDC.Density, &c.PRDC.Coverage,
 			&c.CopyPixel.MeehanZU, &c.CopyDomain.MeehanZU, &c.CopyPixel.MedianRatio, &c.CopyDomain.MedianRatio} {
 			fix(v)
+		}
+		if c.FID != nil {
+			fix(c.FID)
+			fix(&c.KIDInc.Mean)
+			fix(&c.KIDInc.Std)
 		}
 		return json.Marshal(plain(c))
 	}
@@ -53,15 +62,27 @@ func (r *Report) WriteTable(w io.Writer) {
 	for _, m := range r.Models {
 		util = util || m.Utility != nil
 	}
-	head := "model\timages\tswd\tfd_domain\tkid_domain\tprecision\trecall\tdensity\tcoverage\tcopy_px\tcopy_dom\tnn_ratio\tz_u\tmemorization\t"
+	inc := r.Inception != nil
+	head := "model\timages\tswd\tfd_domain\tkid_domain\t"
+	if inc {
+		head += "fid\tkid\t"
+	}
+	head += "precision\trecall\tdensity\tcoverage\tcopy_px\tcopy_dom\tnn_ratio\tz_u\tmemorization\t"
 	if util {
 		head += "acc_syn\tauc_syn\tacc_real+syn\tauc_real+syn\t"
 	}
 	fmt.Fprintln(tw, head)
 	rows := append([]Result{r.Reference}, r.Models...)
 	for _, m := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.4f\t%.5f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f\t%.2f\t%s\t", m.Name, m.Images, m.SWD.Mean, m.FD, m.KID.Mean,
-			m.PRDC.Precision, m.PRDC.Recall, m.PRDC.Density, m.PRDC.Coverage, m.CopyPixel.CopyFrac, m.CopyDomain.CopyFrac, m.CopyPixel.MedianRatio, m.CopyPixel.MeehanZU, verdict(m))
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.4f\t%.5f\t", m.Name, m.Images, m.SWD.Mean, m.FD, m.KID.Mean)
+		if inc {
+			if m.FID != nil {
+				fmt.Fprintf(tw, "%.2f\t%.5f\t", *m.FID, m.KIDInc.Mean)
+			} else {
+				fmt.Fprint(tw, "-\t-\t")
+			}
+		}
+		fmt.Fprintf(tw, "%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f\t%.2f\t%s\t", m.PRDC.Precision, m.PRDC.Recall, m.PRDC.Density, m.PRDC.Coverage, m.CopyPixel.CopyFrac, m.CopyDomain.CopyFrac, m.CopyPixel.MedianRatio, m.CopyPixel.MeehanZU, verdict(m))
 		if util {
 			if m.Utility != nil {
 				u := m.Utility
@@ -75,6 +96,10 @@ func (r *Report) WriteTable(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintf(w, "real: %s, %d train / %d %s images at %dx%d; features: %s (%d steps), not Inception: compare only within this data\n",
 		r.Data, r.TrainImages, r.TestImages, r.TestSplit, r.Resolution, r.Resolution, r.FeatureNet.Kind, r.FeatureNet.Steps)
+	if inc {
+		fmt.Fprintf(w, "fid, kid: in the %d-d features of %s (images as 8-bit RGB resized to %dx%d); comparable with published numbers only if that is the standard Inception-v3 extractor and the image counts match\n",
+			r.Inception.Dim, r.Inception.Path, InceptionSide, InceptionSide)
+	}
 	if util {
 		for _, m := range r.Models {
 			if m.Utility != nil {
@@ -117,8 +142,12 @@ func (r *Report) Figure(pairs int) image.Image {
 		s := m.Samples
 		k := min(16, s.N)
 		grid := figure.GridFromBatch(s.Pix[:k*s.Dim()], k, s.C, s.H, s.W, 8)
-		text := fmt.Sprintf("%s (%d images)  memorization: %s\nswd %.2f  fd_domain %.3f  kid_domain %.4f\nprecision %.2f recall %.2f  density %.2f coverage %.2f\ncopy_px %.3f copy_dom %.3f (unseen ~%.2f)  nn_ratio %.2f  z_u %.1f",
-			m.Name, m.Images, verdict(m), m.SWD.Mean, m.FD, m.KID.Mean, m.PRDC.Precision, m.PRDC.Recall, m.PRDC.Density, m.PRDC.Coverage,
+		fidText := ""
+		if m.FID != nil {
+			fidText = fmt.Sprintf("  fid %.2f  kid %.4f", *m.FID, m.KIDInc.Mean)
+		}
+		text := fmt.Sprintf("%s (%d images)  memorization: %s\nswd %.2f  fd_domain %.3f  kid_domain %.4f%s\nprecision %.2f recall %.2f  density %.2f coverage %.2f\ncopy_px %.3f copy_dom %.3f (unseen ~%.2f)  nn_ratio %.2f  z_u %.1f",
+			m.Name, m.Images, verdict(m), m.SWD.Mean, m.FD, m.KID.Mean, fidText, m.PRDC.Precision, m.PRDC.Recall, m.PRDC.Density, m.PRDC.Coverage,
 			m.CopyPixel.CopyFrac, m.CopyDomain.CopyFrac, m.CopyPixel.Percentile/100, m.CopyPixel.MedianRatio, m.CopyPixel.MeehanZU)
 		if u := m.Utility; u != nil {
 			text += fmt.Sprintf("\nutility acc/auc: synthetic %.2f/%.2f, real+synthetic %.2f/%.2f, real only %.2f/%.2f",

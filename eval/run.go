@@ -21,7 +21,8 @@ type Options struct {
 	MaxReal     int          // cap on real images per split (random subset; default 10000)
 	Seed        uint64       // latents, subsets, projections, feature net (default 0)
 	Psi         float64      // truncation (default 1 = none)
-	Device      torch.Device // where the generators run (the feature net always runs on the CPU)
+	Device      torch.Device // where the generators and the Inception module run (the feature net always runs on the CPU)
+	Inception   string       // TorchScript feature extractor for fid and kid ("" = none; see InceptionFeatures)
 	CacheDir    string       // feature-net cache (default DefaultCacheDir())
 	Feature     TrainConfig  // feature-net recipe, its own seed (zero value: 400 steps, batch 32, lr 1e-3, hflip, seed 0)
 	SWD         SWDConfig
@@ -35,18 +36,19 @@ type Options struct {
 
 // Report is the outcome of Run: real-vs-real reference numbers and one Result per checkpoint.
 type Report struct {
-	Data        string    `json:"data"`
-	Resolution  int       `json:"resolution"`
-	Channels    int       `json:"channels"`
-	Classes     []string  `json:"classes"`
-	TrainImages int       `json:"train_images"`
-	TestImages  int       `json:"test_images"`
-	TestSplit   string    `json:"test_split"` // "test", or "holdout" (10% of train, when the data has no test split)
-	Seed        uint64    `json:"seed"`
-	FeatureNet  NetInfo   `json:"feature_net"`
-	Reference   Result    `json:"reference"` // the real test split scored like a model: the floor at its sample size
-	Models      []Result  `json:"models"`
-	Created     time.Time `json:"created"`
+	Data        string         `json:"data"`
+	Resolution  int            `json:"resolution"`
+	Channels    int            `json:"channels"`
+	Classes     []string       `json:"classes"`
+	TrainImages int            `json:"train_images"`
+	TestImages  int            `json:"test_images"`
+	TestSplit   string         `json:"test_split"` // "test", or "holdout" (10% of train, when the data has no test split)
+	Seed        uint64         `json:"seed"`
+	FeatureNet  NetInfo        `json:"feature_net"`
+	Inception   *InceptionInfo `json:"inception,omitempty"` // the --inception module, when given
+	Reference   Result         `json:"reference"`           // the real test split scored like a model: the floor at its sample size
+	Models      []Result       `json:"models"`
+	Created     time.Time      `json:"created"`
 
 	train Images // the real training images, for the pairs figures
 }
@@ -71,6 +73,8 @@ type Result struct {
 	SWD        SWDResult      `json:"swd"`
 	FD         float64        `json:"fd_domain"`
 	KID        KIDResult      `json:"kid_domain"`
+	FID        *float64       `json:"fid,omitempty"` // with Options.Inception: in its features
+	KIDInc     *KIDResult     `json:"kid,omitempty"` // with Options.Inception: in its features
 	PRDC       PRDC           `json:"prdc_domain"`
 	CopyPixel  CopyResult     `json:"copy_pixel"`
 	CopyDomain CopyResult     `json:"copy_domain"`
@@ -123,6 +127,9 @@ type realData struct {
 	trainStats    Gaussian
 	prIdx         []int // train images used as the real side of precision/recall
 	net           *Net
+	inc           *torch.Module // the --inception extractor, or nil
+	incTrainF     Features      // its features of train
+	incTrainStats Gaussian
 	classes       []string
 	split         string
 	root          string
@@ -155,6 +162,13 @@ func Run(opt Options) (*Report, error) {
 		return nil, err
 	}
 	G.Free()
+	var inc *torch.Module
+	if opt.Inception != "" { // loaded first, so a bad file fails before any work
+		if inc, err = torch.LoadModule(opt.Inception, opt.Device); err != nil {
+			return nil, fmt.Errorf("eval: --inception: %w", err)
+		}
+		defer inc.Close()
+	}
 	root := opt.DataRoot
 	if root == "" {
 		root = cfg.Data.Root
@@ -164,11 +178,21 @@ func Run(opt Options) (*Report, error) {
 		return nil, err
 	}
 	defer rd.net.Free()
+	if inc != nil {
+		fmt.Fprintf(opt.Log, "eval: Inception features of %d train images (%s on %v)\n", rd.train.N, opt.Inception, opt.Device)
+		if rd.incTrainF, err = InceptionFeatures(inc, rd.train); err != nil {
+			return nil, err
+		}
+		rd.inc, rd.incTrainStats = inc, Stats(rd.incTrainF)
+	}
 	rep := &Report{Data: dataName(root), Resolution: rd.res, Channels: rd.ch, Classes: rd.classes,
 		TrainImages: rd.train.N, TestImages: rd.test.N, TestSplit: rd.split, Seed: opt.Seed, Created: time.Now().UTC()}
 	rep.train = rd.train
 	rep.FeatureNet = NetInfo{Kind: rd.net.Kind, Steps: rd.net.Steps, Loss: rd.net.Loss, Dim: FeatureDim}
 	rep.FeatureNet.Path, rep.FeatureNet.Cached = rd.netPath, rd.netCached
+	if inc != nil {
+		rep.Inception = &InceptionInfo{Path: opt.Inception, Device: opt.Device.String(), Dim: rd.incTrainF.D}
+	}
 
 	fmt.Fprintf(opt.Log, "eval: reference: real %s split (%d) vs train (%d)\n", rd.split, rd.test.N, rd.train.N)
 	ref, err := rd.score(rd.test, &rd.testF, opt)
@@ -296,7 +320,21 @@ func (rd *realData) score(imgs Images, feats *Features, opt Options) (Result, er
 		return r, err
 	}
 	fmt.Fprintf(opt.Log, "eval:   KID, precision/recall\n")
-	r.KID = KID(rd.trainF.Subset(rd.prIdx[:min(len(rd.prIdx), kidPool)]), f, opt.KID)
+	kidIdx := rd.prIdx[:min(len(rd.prIdx), kidPool)]
+	r.KID = KID(rd.trainF.Subset(kidIdx), f, opt.KID)
+	if rd.inc != nil {
+		fmt.Fprintf(opt.Log, "eval:   FID, KID (Inception features)\n")
+		g, err := InceptionFeatures(rd.inc, imgs)
+		if err != nil {
+			return r, err
+		}
+		fid, err := FrechetDistance(rd.incTrainStats, Stats(g))
+		if err != nil {
+			return r, err
+		}
+		kid := KID(rd.incTrainF.Subset(kidIdx), g, opt.KID)
+		r.FID, r.KIDInc = &fid, &kid
+	}
 	// Equal-sized sets for the k-NN radii: as many real images as generated ones (at most all
 	// real ones, and prMax).
 	m := min(f.N, len(rd.prIdx), prMax)

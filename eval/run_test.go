@@ -56,6 +56,7 @@ func TestRunEndToEnd(t *testing.T) {
 		Feature:     TrainConfig{Steps: 20, HFlip: true},
 		SWD:         SWDConfig{Repeats: 1},
 		KID:         KIDConfig{Subsets: 10},
+		Inception:   tinyInception(t),
 		Log:         &log,
 	}
 	rep, err := Run(opt)
@@ -76,6 +77,15 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatalf("models %+v", rep.Models)
 	}
 	a, b := rep.Models[0], rep.Models[1]
+	if rep.Inception == nil || rep.Inception.Dim != 16 || a.FID == nil || b.FID == nil || rep.Reference.FID == nil {
+		t.Fatalf("no fid/kid with --inception: %+v", rep.Inception)
+	}
+	if *a.FID != *b.FID || *a.KIDInc != *b.KIDInc {
+		t.Errorf("the same checkpoint's fid/kid differ: %v/%v, %v/%v", *a.FID, *b.FID, *a.KIDInc, *b.KIDInc)
+	}
+	if !strings.Contains(table.String(), "fid") {
+		t.Errorf("no fid column:\n%s", table.String())
+	}
 	if a.SWD.Mean != b.SWD.Mean || a.FD != b.FD || a.KID != b.KID {
 		t.Errorf("the same checkpoint scored twice differs: %v/%v, %v/%v", a.SWD.Mean, b.SWD.Mean, a.FD, b.FD)
 	}
@@ -100,7 +110,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(raw, &js); err != nil {
 		t.Fatalf("eval.json: %v", err)
 	}
-	for _, key := range []string{`"fd_domain"`, `"kid_domain"`, `"swd"`, `"copy_frac"`, `"meehan_zu"`, `"precision"`} {
+	for _, key := range []string{`"fd_domain"`, `"kid_domain"`, `"fid"`, `"kid"`, `"inception"`, `"swd"`, `"copy_frac"`, `"meehan_zu"`, `"precision"`} {
 		if !strings.Contains(string(raw), key) {
 			t.Errorf("eval.json lacks %s", key)
 		}

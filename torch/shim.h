@@ -146,3 +146,22 @@ sg_err sg_pg_barrier(sg_pg pg);
 }
 #endif
 #endif
+
+// ---- TorchScript modules (shim_jit.cpp; inference only) ----
+// Appended after the main block, so it carries its own guard and C linkage.
+// sg_jit_load reads a torch.jit.save file onto the device and puts it in eval mode.
+// sg_jit_forward calls forward(x) under no-grad (x is moved to the module's device first) and
+// returns its output: a tensor, or the first element of a tuple or list when that is a tensor.
+#ifndef SGAN_SHIM_JIT_H
+#define SGAN_SHIM_JIT_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+typedef struct sg_module_s* sg_module;
+sg_err sg_jit_load(const char* path, int dev_type, int dev_index, sg_module* out);
+sg_err sg_jit_forward(sg_module m, sg_tensor x, sg_tensor* out);
+void sg_jit_free(sg_module m);
+#ifdef __cplusplus
+}
+#endif
+#endif

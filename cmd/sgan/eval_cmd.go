@@ -14,7 +14,7 @@ import (
 func evalCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "eval",
-		Usage: "score checkpoints against the real images: SWD, domain FD/KID, precision/recall, memorization, utility",
+		Usage: "score checkpoints against the real images: SWD, domain FD/KID, FID/KID (--inception), precision/recall, memorization, utility",
 		Description: `Generates --n images per checkpoint and compares them with the real train split (and the
 test split as the yardstick of unseen data). Writes OUT/eval.json, OUT/eval.png (one page) and
 OUT/pairs-NAME.png (the generated images closest to a training image), and prints a table.
@@ -22,7 +22,19 @@ OUT/pairs-NAME.png (the generated images closest to a training image), and print
 fd_domain and kid_domain are measured in the features of a small CNN that eval trains on the real
 training split (an AD/NC classifier when the data has 2+ classes, else an autoencoder), cached in
 --cache-dir and keyed by the data, so numbers compare between runs on the same data. They are not
-Inception FID/KID and are not comparable with published numbers.`,
+Inception FID/KID and are not comparable with published numbers.
+
+With --inception FILE, fid and kid are added: the standard Fréchet and kernel distances, measured
+in the features of FILE, a TorchScript module (torch.jit.script or torch.jit.trace, saved with
+.save()) run on --device. Its contract: forward(x) takes float32 x of shape [N, 3, 299, 299]
+with values in [0, 255] (sgan maps images to 8-bit values, repeats gray to 3 channels and
+resizes bilinearly to 299x299, batches of 32) and returns one feature vector per image: a
+tensor [N, D] (or [N, D, 1, 1]; flattened), or a tuple/list whose first element is one. They
+are Inception FID/KID only when FILE is the standard Inception-v3 feature extractor returning
+its 2048-d pool features. NVlabs' inception-2015-12-05.pt (StyleGAN2-ADA's metrics) returns
+those only when called as forward(x, return_features=True), so it needs a small wrapper module
+whose forward makes that call. Even then the numbers compare with published ones only at the same
+image counts (e.g. 50k generated images against the full training set).`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "ckpt", Required: true, Usage: "checkpoint or run folder; repeat to compare several"},
 			&cli.StringFlag{Name: "data", Usage: "real data root (default: the first checkpoint's data.root; \"demo\" = the embedded demo data)"},
@@ -35,17 +47,14 @@ Inception FID/KID and are not comparable with published numbers.`,
 			&cli.IntFlag{Name: "feature-steps", Value: 400, Usage: "training steps of the feature net (part of its cache key)"},
 			&cli.IntFlag{Name: "pairs", Value: 16, Usage: "closest pairs in pairs-NAME.png (4 go on eval.png)"},
 			&cli.BoolFlag{Name: "no-utility", Usage: "skip the train-on-synthetic utility test of conditional models"},
-			&cli.StringFlag{Name: "inception", Usage: "TorchScript Inception network (not supported by this libtorch binding)"},
-			&cli.StringFlag{Name: "device", Value: "auto", Usage: "where generators run: auto, cpu, cuda or cuda:N"},
+			&cli.StringFlag{Name: "inception", Usage: "TorchScript feature extractor for fid/kid: forward(float32 [N,3,299,299] in [0,255]) -> [N,D] features (or a tuple/list starting with them); see the description"},
+			&cli.StringFlag{Name: "device", Value: "auto", Usage: "where generators and the --inception module run: auto, cpu, cuda or cuda:N"},
 		},
 		Action: runEval,
 	}
 }
 
 func runEval(c *cli.Context) error {
-	if p := c.String("inception"); p != "" {
-		return fmt.Errorf("--inception %s: loading TorchScript modules is not available in sgan's libtorch binding (torch/ has no torch::jit); the domain features (fd_domain, kid_domain) are used instead", p)
-	}
 	psi := c.Float64("trunc")
 	if psi <= 0 || psi > 1 {
 		return fmt.Errorf("--trunc %g: must be in (0, 1] (1 = no truncation)", psi)
@@ -71,6 +80,7 @@ func runEval(c *cli.Context) error {
 		Device:      dev,
 		CacheDir:    c.String("cache-dir"),
 		Feature:     eval.TrainConfig{Steps: c.Int("feature-steps"), HFlip: true},
+		Inception:   c.String("inception"),
 		NoUtility:   c.Bool("no-utility"),
 		Pairs:       c.Int("pairs"),
 		Log:         os.Stderr,

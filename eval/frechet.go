@@ -3,6 +3,8 @@ package eval
 import (
 	"fmt"
 	"math"
+
+	"sgan/torch"
 )
 
 // Features are N feature vectors of dimension D, row-major.
@@ -68,7 +70,12 @@ func Stats(f Features) Gaussian {
 // FrechetDistance is |mu1-mu2|^2 + tr(S1) + tr(S2) - 2 tr(sqrt(S1 S2)), the FID formula, with
 // tr(sqrt(S1 S2)) computed as the sum of the square roots of the eigenvalues of the symmetric
 // PSD matrix sqrt(S1) S2 sqrt(S1) (which has the same spectrum as S1 S2).
-func FrechetDistance(a, b Gaussian) (float64, error) {
+func FrechetDistance(a, b Gaussian) (fd float64, err error) {
+	err = torch.Try(func() { fd, err = frechet(a, b) })
+	return fd, err
+}
+
+func frechet(a, b Gaussian) (float64, error) {
 	if a.D != b.D {
 		return 0, fmt.Errorf("eval: Fréchet distance of %d- and %d-dimensional features", a.D, b.D)
 	}

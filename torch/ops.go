@@ -94,6 +94,37 @@ func FromUint8(data []uint8, shape ...int64) *Tensor {
 	return wrap(out)
 }
 
+// FromFloat64 copies data into a new CPU float64 tensor of the given shape.
+func FromFloat64(data []float64, shape ...int64) *Tensor {
+	checkLen("from float64", len(data), shape)
+	var out C.sg_tensor
+	var p unsafe.Pointer
+	if len(data) > 0 {
+		p = unsafe.Pointer(&data[0])
+	}
+	must("from float64", C.sg_from_data(p, ptr64(shape), C.int(len(shape)), C.SG_F64, &out))
+	return wrap(out)
+}
+
+// Float64s copies the values (converted to float64, moved to the CPU) into a Go slice.
+func (t *Tensor) Float64s() []float64 {
+	out := make([]float64, t.Numel())
+	var p unsafe.Pointer
+	if len(out) > 0 {
+		p = unsafe.Pointer(&out[0])
+	}
+	must("float64s", C.sg_copy_data(t.handle(), p, C.int64_t(8*len(out)), C.SG_F64), t)
+	return out
+}
+
+// Eigh decomposes a symmetric matrix as torch.linalg.eigh: eigenvalues ascending, eigenvectors
+// as the columns of vecs.
+func Eigh(a *Tensor) (vals, vecs *Tensor) {
+	var v, q C.sg_tensor
+	must("eigh", C.sg_eigh(a.handle(), &v, &q), a)
+	return wrap(v), wrap(q)
+}
+
 // Float32s copies the values (converted to float32, moved to the CPU) into a Go slice.
 func (t *Tensor) Float32s() []float32 {
 	out := make([]float32, t.Numel())

@@ -291,6 +291,24 @@ out['lin.weight'] = m.weight.detach()
 	}
 }
 
+func TestEighMatchesPyTorch(t *testing.T) {
+	s := NewScope()
+	defer s.Close()
+	g, _ := NewGenerator(CPU, 21)
+	defer g.Close()
+	x := randn(g, 6, 6).ToDType(Float64)
+	a := x.Matmul(x.Transpose(0, 1))
+	vals, vecs := Eigh(a)
+	// Reconstruct: Q diag(L) Q^T == A (eigenvector signs are arbitrary, so compare A itself).
+	rec := vecs.Mul(vals.Unsqueeze(0)).Matmul(vecs.Transpose(0, 1))
+	ref := runPython(t, map[string]*Tensor{"a": a}, "out['vals'] = torch.linalg.eigh(inp['a'])[0]")
+	assertClose(t, "eigenvalues", vals, ref.Tensors["vals"], 1e-6, 1e-9)
+	assertClose(t, "reconstruction", rec, a, 1e-6, 1e-9)
+	if got := FromFloat64([]float64{1.5, -2}, 2).Float64s(); got[0] != 1.5 || got[1] != -2 {
+		t.Errorf("float64 round trip: %v", got)
+	}
+}
+
 func TestLoadRejectsGarbage(t *testing.T) {
 	dir := t.TempDir()
 	p := dir + "/bad.pt"

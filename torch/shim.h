@@ -46,6 +46,8 @@ sg_err sg_copy_data(sg_tensor t, void* dst, int64_t nbytes, int dtype);
 sg_err sg_as_strided_copy(sg_tensor storage, const int64_t* size, const int64_t* stride, int nd, int64_t offset,
                           sg_tensor* out);
 sg_err sg_item(sg_tensor t, double* out);
+// Eigen-decomposition of a symmetric matrix (torch.linalg.eigh): ascending values, vectors as columns.
+sg_err sg_eigh(sg_tensor a, sg_tensor* vals, sg_tensor* vecs);
 
 // ---- element-wise and generic ops (op codes in ops.go) ----
 sg_err sg_unary(int op, sg_tensor a, sg_tensor* out);

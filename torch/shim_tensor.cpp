@@ -108,6 +108,14 @@ sg_err sg_as_strided_copy(sg_tensor storage, const int64_t* size, const int64_t*
   SG_END
 }
 
+sg_err sg_eigh(sg_tensor a, sg_tensor* vals, sg_tensor* vecs) {
+  SG_TRY
+  auto r = at::linalg_eigh(T(a), "L");
+  *vals = wrap(std::get<0>(r));
+  *vecs = wrap(std::get<1>(r));
+  SG_END
+}
+
 sg_err sg_item(sg_tensor t, double* out) {
   SG_TRY
   *out = T(t).item<double>();

@@ -95,8 +95,7 @@ func (D *Critic) Forward(img, c *torch.Tensor) *torch.Tensor {
 	}
 	x := D.fromRGB.forward(img)
 	for _, b := range D.blocks {
-		y := b.skip.forward(x)
-		x = b.conv1.forward(b.conv0.forward(x)).Add(y)
+		x = b.forward(x)
 	}
 	x = minibatchStd(x, D.mbstd)
 	x = D.conv4.forward(x)
@@ -110,6 +109,13 @@ func (D *Critic) Forward(img, c *torch.Tensor) *torch.Tensor {
 		x = x.Mul(cmap).Sum([]int64{1}, true).MulS(1 / math.Sqrt(float64(D.cmapDim)))
 	}
 	return x
+}
+
+// forward is the residual block: skip(x) + conv1(conv0(x)), each branch scaled by sqrt(1/2).
+func (b *criticBlock) forward(x *torch.Tensor) (res *torch.Tensor) {
+	ls := enter()
+	defer func() { res = ls.exit(res) }()
+	return b.conv1.forward(b.conv0.forward(x)).Add(b.skip.forward(x))
 }
 
 // OneHot turns int64 labels into one-hot rows on the critic's device.
@@ -127,7 +133,9 @@ func (D *Critic) OneHot(labels *torch.Tensor) *torch.Tensor {
 // process scores its own contiguous slice of the global batch, and as long as the slice is a
 // multiple of G every group (and so the critic's output) is exactly what one process would compute
 // for the whole batch. Strided groups would mix samples from every process's slice.
-func minibatchStd(x *torch.Tensor, group int) *torch.Tensor {
+func minibatchStd(x *torch.Tensor, group int) (res *torch.Tensor) {
+	ls := enter()
+	defer func() { res = ls.exit(res) }()
 	n, c, h, w := x.Size(0), x.Size(1), x.Size(2), x.Size(3)
 	g := min(int64(group), n)
 	for n%g != 0 {

@@ -162,9 +162,12 @@ func (G *Generator) SynthesizeRows(ws *torch.Tensor, mode NoiseMode, g *torch.Ge
 			idx = 1
 			continue
 		}
-		x = b.conv0.forward(x, wAt(idx), mode, g, rows)
-		x = b.conv1.forward(x, wAt(idx+1), mode, g, rows)
-		img = G.fir.up(img).Add(b.torgb.forward(x, wAt(idx+2)))
+		// A scope per block frees the previous block's x and img once the next ones exist.
+		torch.WithScope(func() {
+			nx := b.conv1.forward(b.conv0.forward(x, wAt(idx), mode, g, rows), wAt(idx+1), mode, g, rows)
+			nimg := G.fir.up(img).Add(b.torgb.forward(nx, wAt(idx+2)))
+			x, img = nx.Escape(), nimg.Escape()
+		})
 		idx += 2
 	}
 	return img

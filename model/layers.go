@@ -32,7 +32,9 @@ func newFC(p prefix, g *torch.Generator, in, out int, lrMul, biasInit float64, a
 	}
 }
 
-func (l *fc) forward(x *torch.Tensor) *torch.Tensor {
+func (l *fc) forward(x *torch.Tensor) (out *torch.Tensor) {
+	ls := enter()
+	defer func() { out = ls.exit(out) }()
 	y := torch.Linear(x, l.w.MulS(l.wGain), l.b.MulS(l.bGain))
 	if l.act {
 		y = y.LeakyReLU(lreluSlope).MulS(sqrt2)
@@ -96,7 +98,9 @@ func newConv(p prefix, g *torch.Generator, f fir, in, out, k int, bias, act, dow
 	return c
 }
 
-func (l *conv) forward(x *torch.Tensor) *torch.Tensor {
+func (l *conv) forward(x *torch.Tensor) (out *torch.Tensor) {
+	ls := enter()
+	defer func() { out = ls.exit(out) }()
 	w := l.w.MulS(l.wGain)
 	var y *torch.Tensor
 	if l.down {
@@ -157,16 +161,21 @@ const (
 // stands alone.
 type Rows struct{ Offset, Total int64 }
 
-func (l *modConv) forward(x, w *torch.Tensor, mode NoiseMode, g *torch.Generator, rows Rows) *torch.Tensor {
+func (l *modConv) forward(x, w *torch.Tensor, mode NoiseMode, g *torch.Generator, rows Rows) (res *torch.Tensor) {
+	ls := enter()
+	defer func() { res = ls.exit(res) }()
 	if l.up {
 		x = l.f.up(x)
 	}
 	n, in, h, wd := x.Size(0), x.Size(1), x.Size(2), x.Size(3)
 	out := l.w.Size(0)
-	styles := l.affine.forward(w)                                    // [N, in]
-	wt := l.w.Unsqueeze(0).Mul(styles.Reshape(n, 1, in, 1, 1))       // [N, out, in, 3, 3]
-	d := wt.Square().Sum([]int64{2, 3, 4}, false).AddS(1e-8).Rsqrt() // [N, out]
-	wt = wt.Mul(d.Reshape(n, out, 1, 1, 1)).Reshape(n*out, in, 3, 3) // demodulated
+	styles := l.affine.forward(w) // [N, in]
+	// Demodulation coefficients without materializing the modulated weights twice:
+	// sum_{i,k} (w[o,i,k] s[n,i])^2 = (s^2 @ (sum_k w^2)^T)[n,o]. Then one [N,out,in,3,3] product
+	// applies style and demodulation together (the reference does it in three big ops).
+	d := styles.Square().Matmul(l.w.Square().Sum([]int64{2, 3}, false).Transpose(0, 1)).AddS(1e-8).Rsqrt() // [N, out]
+	scale := d.Unsqueeze(2).Mul(styles.Unsqueeze(1))                                                       // [N, out, in]
+	wt := l.w.Unsqueeze(0).Mul(scale.Reshape(n, out, in, 1, 1)).Reshape(n*out, in, 3, 3)
 	y := torch.Conv2d(x.Reshape(1, n*in, h, wd), wt, nil, torch.ConvOpts{Padding: [2]int64{1, 1}, Groups: n})
 	y = y.Reshape(n, out, h, wd)
 	switch mode {
@@ -200,7 +209,9 @@ func newToRGB(p prefix, g *torch.Generator, wDim, in, out int) *toRGB {
 	}
 }
 
-func (l *toRGB) forward(x, w *torch.Tensor) *torch.Tensor {
+func (l *toRGB) forward(x, w *torch.Tensor) (res *torch.Tensor) {
+	ls := enter()
+	defer func() { res = ls.exit(res) }()
 	n, in, h, wd := x.Size(0), x.Size(1), x.Size(2), x.Size(3)
 	out := l.w.Size(0)
 	styles := l.affine.forward(w).MulS(l.wGain)

@@ -24,6 +24,20 @@ namespace sgshim {
 
 extern std::atomic<int64_t> live;
 
+// libtorch's intra-op thread count is OpenMP's, a per-OS-thread setting, and Go runs calls on
+// whichever thread the goroutine is on: every entry applies the configured count to its thread
+// once (a thread-local compare per call afterwards).
+extern std::atomic<int> want_threads;
+void apply_threads(int n);
+inline void sync_threads() {
+  thread_local int applied = -1;
+  int n = want_threads.load(std::memory_order_relaxed);
+  if (n > 0 && applied != n) {
+    apply_threads(n);
+    applied = n;
+  }
+}
+
 inline sg_tensor wrap(at::Tensor t) {
   live.fetch_add(1, std::memory_order_relaxed);
   return new sg_tensor_s{std::move(t)};
@@ -104,7 +118,9 @@ inline std::vector<at::Tensor> list(const sg_tensor* ts, int n) {
 }  // namespace sgshim
 
 // SG_TRY / SG_END wrap a shim body so that no exception escapes into Go.
-#define SG_TRY try {
+#define SG_TRY \
+  sgshim::sync_threads(); \
+  try {
 #define SG_END                                                       \
   }                                                                  \
   catch (const c10::Error& e) {                                      \

@@ -25,6 +25,15 @@ c10::IValue value_of(const sg_entry& e) {
 
 }  // namespace
 
+std::atomic<int> sgshim::want_threads{0};
+
+void sgshim::apply_threads(int n) {
+  try {
+    at::set_num_threads(n);
+  } catch (...) {
+  }
+}
+
 extern "C" {
 
 sg_err sg_pickle_save(const sg_entry* entries, int n, char** buf, int64_t* len) {
@@ -107,13 +116,15 @@ int sg_cuda_device_count(void) {
 }
 
 void sg_set_num_threads(int n) {
-  try {
-    if (n > 0) at::set_num_threads(n);
-  } catch (...) {
-  }
+  if (n <= 0) return;
+  sgshim::want_threads.store(n);
+  sgshim::sync_threads();
 }
 
-int sg_get_num_threads(void) { return at::get_num_threads(); }
+int sg_get_num_threads(void) {
+  sgshim::sync_threads();
+  return at::get_num_threads();
+}
 
 void sg_set_cudnn_benchmark(int on) { at::globalContext().setBenchmarkCuDNN(on != 0); }
 

@@ -140,6 +140,9 @@ func (s *Scope) Close() {
 	current = s.parent
 }
 
+// Owns reports whether t belongs to s.
+func (s *Scope) Owns(t *Tensor) bool { return t != nil && t.owner == s }
+
 // Len is the number of tensors the scope owns.
 func (s *Scope) Len() int {
 	n := 0

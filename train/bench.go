@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"time"
 
@@ -32,6 +33,9 @@ type BenchResult struct {
 // warm-up, and the generator forward without gradients at batch gBatch. With weightsFile set it
 // first writes the starting weights and the batch (batchFile) so a PyTorch run can do the same work.
 func (t *Trainer) Bench(warmup, steps, gBatch int, weightsFile, batchFile string) (*BenchResult, error) {
+	// As in Run: one OS thread for all libtorch work, so OpenMP keeps one warm thread team.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	t.Cfg.Train.LogEvery = 1 << 30 // no per-step host syncs for logging
 	it := t.loader.Epoch(context.Background(), 1, 0)
 	b, err := it.Next()

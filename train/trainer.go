@@ -408,11 +408,19 @@ func (t *Trainer) trainStep(b *data.Batch, lr float64) (stats map[string]float64
 			cAll = t.G.OneHot(torch.FromInt64(b.Labels, int64(b.N)))
 			c = cAll.Narrow(0, rows.Offset, rows.n)
 		}
-		vals := t.criticStep(real, c, rows, lr)
-		if t.step%int64(tc.NCritic) == 0 {
-			for k, v := range t.generatorStep(rows, c, cAll, lr) {
-				vals[k] = v
+		// Each phase runs in its own scope: its graph and activations are freed as soon as its
+		// optimizer has stepped (as Python's refcounting would), not at the end of the step, which
+		// halves peak memory and keeps the allocator reusing warm pages. Only the detached loss
+		// values escape to the step's scope.
+		vals := map[string]*torch.Tensor{}
+		keep := func(m map[string]*torch.Tensor) {
+			for k, v := range m {
+				vals[k] = v.Escape()
 			}
+		}
+		torch.WithScope(func() { keep(t.criticStep(real, c, rows, lr)) })
+		if t.step%int64(tc.NCritic) == 0 {
+			torch.WithScope(func() { keep(t.generatorStep(rows, c, cAll, lr)) })
 		}
 		if logTick {
 			stats = map[string]float64{"lr": lr}

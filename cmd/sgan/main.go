@@ -4,11 +4,15 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 
 	"github.com/urfave/cli/v2"
 )
 
 func main() {
+	// All libtorch work runs on this goroutine: keeping it on one OS thread lets OpenMP reuse one
+	// warm thread team (measured: a demo training step took 1.5 s unlocked, 0.71 s locked).
+	runtime.LockOSThread()
 	app := &cli.App{
 		Name:    "sgan",
 		Usage:   "StyleGAN2 for brain MRI, in Go over libtorch",

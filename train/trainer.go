@@ -215,10 +215,14 @@ func (t *Trainer) Run(ctx context.Context) error {
 				return fmt.Errorf("train: run.dir: %w", err)
 			}
 		}
+		unlock, err := lockRunDir(t.Dir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 		if err := torch.WriteFileAtomic(filepath.Join(t.Dir, "config.toml"), []byte(t.Cfg.TOML())); err != nil {
 			return err
 		}
-		var err error
 		if t.log, err = OpenLossLog(t.Dir, lossColumns, t.step > 0); err != nil {
 			return err
 		}

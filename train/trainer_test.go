@@ -189,3 +189,21 @@ func parseF(s string) float64 {
 	}
 	return v
 }
+
+func TestRunDirIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lockRunDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// flock locks belong to open files, so a second open in this process conflicts too.
+	if _, err := lockRunDir(dir); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("second lock: %v", err)
+	}
+	unlock()
+	u2, err := lockRunDir(dir)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	u2()
+}

@@ -33,16 +33,11 @@ type criticBlock struct {
 
 // NewCritic builds a critic with StyleGAN2 initialization drawn from seed, placed on device d.
 func NewCritic(cfg Config, seed uint64, d torch.Device) (*Critic, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	g, err := torch.NewGenerator(torch.CPU, seed)
+	g, done, err := beginInit(cfg, seed)
 	if err != nil {
 		return nil, err
 	}
-	defer g.Close()
-	s := torch.NewScope()
-	defer s.Close()
+	defer done()
 
 	D := &Critic{Cfg: cfg, Store: newStore(d), mbstd: cfg.MbstdGroup, fir: newFIR(d)}
 	root := prefix{s: D.Store}

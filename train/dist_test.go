@@ -65,6 +65,7 @@ func distConfig(t *testing.T, dataRoot, runDir string) Config {
 	cfg.Train.R1Interval = 2
 	cfg.Train.PLWeight = 2
 	cfg.Train.PLInterval = 2
+	cfg.Train.DiffAug = "translation,cutout,color" // each rank must keep its rows of the batch's draws
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

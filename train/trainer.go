@@ -453,9 +453,19 @@ func (t *Trainer) latents(G *model.Generator, rows span, c *torch.Tensor) (ws, w
 	return ws, w
 }
 
+// critic scores x (rows of the global batch) after the DiffAugment transforms when train.diffaug
+// asks for them. call tells apart the critic's uses within a step, so each gets its own draws;
+// the draws are a function of (seed, step, call) only, so resuming replays them exactly.
+func (t *Trainer) critic(x, c *torch.Tensor, rows span, call uint64) *torch.Tensor {
+	if p, _ := parseAugPolicy(t.Cfg.Train.DiffAug); p.on() {
+		r := rand.New(rand.NewPCG(uint64(t.Cfg.Run.Seed)^0x5eed_a06_d1ff, uint64(t.step)*8+call))
+		x = augment(p, x, r, rows)
+	}
+	return t.Dnet.Forward(x, c)
+}
+
 func (t *Trainer) criticStep(real, c *torch.Tensor, rows span, lr float64) map[string]*torch.Tensor {
 	tc := t.Cfg.Train
-	D := t.Dnet
 	var fake *torch.Tensor
 	torch.NoGrad(func() {
 		ws, _ := t.latents(t.G, rows, c)
@@ -465,8 +475,8 @@ func (t *Trainer) criticStep(real, c *torch.Tensor, rows span, lr float64) map[s
 	if doR1 {
 		real = real.Detach().SetRequiresGrad(true)
 	}
-	dReal := D.Forward(real, c)
-	dFake := D.Forward(fake, c)
+	dReal := t.critic(real, c, rows, 0)
+	dFake := t.critic(fake, c, rows, 1)
 	vals := map[string]*torch.Tensor{"d_real": dReal.MeanAll().Detach(), "d_fake": dFake.MeanAll().Detach()}
 	var loss *torch.Tensor
 	if tc.Loss == LossLogistic {
@@ -476,7 +486,7 @@ func (t *Trainer) criticStep(real, c *torch.Tensor, rows span, lr float64) map[s
 		if tc.GPLambda > 0 {
 			alpha := rows.of(torch.Rand([]int64{rows.Total, 1, 1, 1}, t.gen, torch.Options{Device: t.Device}))
 			inter := torch.LerpT(real.Detach(), fake, alpha).SetRequiresGrad(true)
-			gp := gradNormPenalty(D.Forward(inter, c), inter)
+			gp := gradNormPenalty(t.critic(inter, c, rows, 2), inter)
 			vals["gp"] = gp.Detach()
 			loss = loss.Add(gp.MulS(tc.GPLambda))
 		}
@@ -515,7 +525,7 @@ func (t *Trainer) generatorStep(rows span, c, cAll *torch.Tensor, lr float64) ma
 	}()
 	ws, w := t.latents(t.G, rows, c)
 	img := t.G.SynthesizeRows(ws, model.NoiseRandom, t.gen, rows.Rows)
-	dFake := t.Dnet.Forward(img, c)
+	dFake := t.critic(img, c, rows, 3)
 	var loss *torch.Tensor
 	if tc.Loss == LossLogistic {
 		loss = logisticGeneratorLoss(dFake)

@@ -43,7 +43,10 @@ func openTrainer(t *testing.T, cfg Config, resume string) *Trainer {
 // with the same weights, and the run folder must hold checkpoints, samples and the loss plot.
 func TestTrainWritesOutputsAndResumesExactly(t *testing.T) {
 	base := t.TempDir()
-	a := openTrainer(t, tinyRun(t, filepath.Join(base, "a")), "")
+	// With DiffAugment on, so that its draws are replayed exactly on resume too.
+	cfgA := tinyRun(t, filepath.Join(base, "a"))
+	cfgA.Train.DiffAug = "translation,cutout,color"
+	a := openTrainer(t, cfgA, "")
 	defer a.Close()
 	if err := a.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -61,6 +64,7 @@ func TestTrainWritesOutputsAndResumesExactly(t *testing.T) {
 	}
 
 	cfgB := tinyRun(t, filepath.Join(base, "b"))
+	cfgB.Train.DiffAug = cfgA.Train.DiffAug
 	b := openTrainer(t, cfgB, "")
 	b.stopAt = int64(a.loader.BatchesPerEpoch()) + 3 // mid-way through epoch 2
 	if err := b.Run(context.Background()); !errors.Is(err, ErrInterrupted) {

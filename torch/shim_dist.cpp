@@ -3,13 +3,25 @@
 // an NCCL one; bucketed allreduce, broadcast and barrier, each waited on with the group's timeout
 // so that a dead or stuck peer ends the job with an error instead of a hang.
 // The c10d headers hide each backend behind the macro libtorch itself was built with.
-#ifndef USE_C10D_GLOO
+//
+// Gloo's own headers ship with Debian's libtorch-dev (libgloo-dev) but not in the pip wheels that
+// the CUDA image takes libtorch from; there the Gloo backend is left out (NCCL does the GPU work)
+// and asking for it is an error. SGAN_NO_GLOO forces that configuration (scripts/check-torch2).
+#if __has_include(<gloo/config.h>) && !defined(SGAN_NO_GLOO)
+#define SGAN_GLOO 1
+#endif
+#if !defined(SGAN_GLOO) && !defined(SGAN_NCCL)
+#error "sgan: no data-parallel backend: Gloo's headers (gloo/config.h) are missing and this is not a CUDA (-tags cuda) build; install them (Debian: libgloo-dev)"
+#endif
+#if defined(SGAN_GLOO) && !defined(USE_C10D_GLOO)
 #define USE_C10D_GLOO 1
 #endif
 #if defined(SGAN_NCCL) && !defined(USE_C10D_NCCL)
 #define USE_C10D_NCCL 1
 #endif
+#ifdef SGAN_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef SGAN_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -26,7 +38,9 @@
 
 struct sg_pg_s {
   c10::intrusive_ptr<::c10d::Store> store;
+#ifdef SGAN_GLOO
   c10::intrusive_ptr<::c10d::ProcessGroupGloo> gloo;
+#endif
 #ifdef SGAN_NCCL
   c10::intrusive_ptr<::c10d::ProcessGroupNCCL> nccl;
 #endif
@@ -46,6 +60,7 @@ bool is_loopback(const std::string& h) {
   return h == "localhost" || h == "::1" || h.rfind("127.", 0) == 0;
 }
 
+#ifdef SGAN_GLOO
 std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& host) {
   if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname != nullptr && *ifname != 0) {
     return ::c10d::ProcessGroupGloo::createDeviceForInterface(ifname);
@@ -55,6 +70,7 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& host) 
   if (is_loopback(host)) return ::c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
   return ::c10d::ProcessGroupGloo::createDefaultDevice();
 }
+#endif
 
 // Calls f with the backend, whichever it is (the backends share the collective signatures but
 // not a base class across libtorch versions).
@@ -64,7 +80,11 @@ auto with_backend(sg_pg pg, F f) {
 #ifdef SGAN_NCCL
   if (pg->nccl) return f(*pg->nccl);
 #endif
+#ifdef SGAN_GLOO
   return f(*pg->gloo);
+#else
+  throw std::logic_error("process group has no backend");
+#endif
 }
 
 void wait(sg_pg pg, const c10::intrusive_ptr<::c10d::Work>& w, const char* what) {
@@ -167,10 +187,16 @@ sg_err sg_pg_new(int backend, const char* host, int port, int rank, int world, i
   }
   switch (backend) {
     case 0: {
+#ifdef SGAN_GLOO
       auto opts = ::c10d::ProcessGroupGloo::Options::create(pg->timeout);
       opts->devices.push_back(gloo_device(host));
       pg->gloo = c10::make_intrusive<::c10d::ProcessGroupGloo>(pg->store, rank, world, opts);
       break;
+#else
+      throw std::invalid_argument(
+          "this build has no Gloo backend (libtorch's headers came without Gloo's): use NCCL on GPUs, "
+          "or build with Gloo's headers installed (Debian: libgloo-dev)");
+#endif
     }
     case 1: {
 #ifdef SGAN_NCCL

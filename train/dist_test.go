@@ -66,6 +66,9 @@ func distConfig(t *testing.T, dataRoot, runDir string) Config {
 	cfg.Train.PLWeight = 2
 	cfg.Train.PLInterval = 2
 	cfg.Train.DiffAug = "translation,cutout,color" // each rank must keep its rows of the batch's draws
+	// A larger Adam epsilon: a parameter whose gradient is ~0 (a dead unit's bias) otherwise moves
+	// by +-lr on the sign of float noise, which differs with the reduction order across ranks.
+	cfg.Train.Eps = 1e-4
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

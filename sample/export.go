@@ -18,6 +18,7 @@ type ManifestRow struct {
 	Seed  uint64  `json:"seed"`
 	Class string  `json:"class,omitempty"`
 	Psi   float64 `json:"psi"`
+	Noise string  `json:"noise"`
 	Ckpt  string  `json:"checkpoint"`
 	Hash  string  `json:"checkpoint_sha256"`
 }
@@ -93,7 +94,7 @@ func (s *Sampler) Export(o ExportOptions) error {
 				if err := figure.SavePNG(filepath.Join(dir, name), img); err != nil {
 					return err
 				}
-				row := ManifestRow{File: filepath.ToSlash(filepath.Join("train", j.name, name)), Seed: seeds[i], Psi: o.Psi, Ckpt: s.Ckpt, Hash: hash}
+				row := ManifestRow{File: filepath.ToSlash(filepath.Join("train", j.name, name)), Seed: seeds[i], Psi: o.Psi, Noise: NoiseName(s.Noise), Ckpt: s.Ckpt, Hash: hash}
 				if j.cls >= 0 {
 					row.Class = j.name
 				}

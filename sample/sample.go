@@ -24,6 +24,7 @@ type Sampler struct {
 	Classes []string // class names of a conditional model, in label order
 	Device  torch.Device
 	Ckpt    string
+	Noise   model.NoiseMode // NoiseConst (the default: the generator's fixed noise) or NoiseNone
 }
 
 // Open loads the checkpoint's generator onto device d.
@@ -32,7 +33,31 @@ func Open(ckpt string, d torch.Device) (*Sampler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sampler{G: G, Classes: classes, Device: d, Ckpt: ckpt}, nil
+	return &Sampler{G: G, Classes: classes, Device: d, Ckpt: ckpt, Noise: model.NoiseConst}, nil
+}
+
+// NoiseModes lists the names ParseNoise accepts.
+var NoiseModes = []string{"const", "none"}
+
+// ParseNoise reads a noise mode: "const" renders with the generator's fixed per-layer noise (fine
+// stochastic detail, the same for every run), "none" without noise inputs (the smooth image the
+// styles alone describe). Random noise is not offered: a seed would no longer fix its image.
+func ParseNoise(name string) (model.NoiseMode, error) {
+	switch name {
+	case "const":
+		return model.NoiseConst, nil
+	case "none":
+		return model.NoiseNone, nil
+	}
+	return 0, fmt.Errorf("noise %q: use %s", name, strings.Join(NoiseModes, " or "))
+}
+
+// NoiseName is the name of a noise mode, as ParseNoise reads it.
+func NoiseName(m model.NoiseMode) string {
+	if m == model.NoiseNone {
+		return "none"
+	}
+	return "const"
 }
 
 // Close frees the generator.
@@ -132,7 +157,7 @@ func (s *Sampler) ws(seeds []uint64, psi float64, cls int) *torch.Tensor {
 
 // images renders ws to 8-bit images.
 func (s *Sampler) images(ws *torch.Tensor) []image.Image {
-	img := s.G.Synthesize(ws, model.NoiseConst, nil)
+	img := s.G.Synthesize(ws, s.Noise, nil)
 	ch, r := s.G.Cfg.Channels, s.G.Cfg.Resolution
 	return figure.BatchImages(img.Float32s(), int(ws.Size(0)), ch, r, r)
 }

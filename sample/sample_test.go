@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"sgan/model"
 	"sgan/torch"
 	"sgan/train"
 )
@@ -204,5 +205,48 @@ func TestBadInput(t *testing.T) {
 	got, err := ParseSeeds("1-3, 7")
 	if err != nil || len(got) != 4 || got[3] != 7 {
 		t.Errorf("ParseSeeds: %v %v", got, err)
+	}
+}
+
+// --noise none drops the noise inputs: with nonzero noise strengths the images change, and they
+// stay a deterministic function of the seed; unknown modes are rejected.
+func TestNoiseModes(t *testing.T) {
+	s, err := Open(tinyCheckpoint(t, false), torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Noise != model.NoiseConst {
+		t.Fatalf("default noise mode %v, want const", s.Noise)
+	}
+	// The untrained model's noise strengths are 0; give them weight so the modes differ.
+	torch.NoGrad(func() {
+		for _, name := range s.G.Store.Names() {
+			if strings.HasSuffix(name, "noise_strength") {
+				s.G.Store.Get(name).Fill(0.5)
+			}
+		}
+	})
+	withNoise, err := s.Render([]uint64{1, 2}, 1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"none", "const"} {
+		m, err := ParseNoise(name)
+		if err != nil || NoiseName(m) != name {
+			t.Fatalf("ParseNoise(%q) = %v, %v", name, m, err)
+		}
+	}
+	s.Noise, _ = ParseNoise("none")
+	a, _ := s.Render([]uint64{1, 2}, 1, -1)
+	b, _ := s.Render([]uint64{2}, 1, -1)
+	if same(a[0], withNoise[0]) {
+		t.Error("noise none gave the const-noise image")
+	}
+	if !same(a[1], b[0]) {
+		t.Error("without noise a seed's image depends on its batch")
+	}
+	if _, err := ParseNoise("random"); err == nil || !strings.Contains(err.Error(), "const or none") {
+		t.Errorf("ParseNoise(random): %v", err)
 	}
 }

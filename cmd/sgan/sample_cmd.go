@@ -23,6 +23,7 @@ func sampleCommand() *cli.Command {
 			&cli.StringFlag{Name: "seeds", Usage: "seeds, e.g. 1-16 or 3,7,9; the same seed gives the same image"},
 			&cli.Float64Flag{Name: "trunc", Value: 1, Usage: "truncation psi in [0, 1]: 1 = none, 0 = the average image"},
 			&cli.StringFlag{Name: "class", Usage: "class name for conditional models (e.g. AD or NC)"},
+			&cli.StringFlag{Name: "noise", Value: "const", Usage: "noise inputs: const (the model's fixed noise: fine detail) or none (the smooth image the styles describe)"},
 			&cli.StringFlag{Name: "out", Value: "samples", Usage: "output folder"},
 			&cli.BoolFlag{Name: "grid", Usage: "also write grid.png of all images"},
 			&cli.BoolFlag{Name: "mix", Usage: "write stylemix.png: first half of the seeds as rows (sources), second half as columns"},
@@ -42,6 +43,10 @@ func runSample(c *cli.Context) error {
 	if err := sample.CheckPsi(psi); err != nil {
 		return fmt.Errorf("--trunc: %w", err)
 	}
+	noise, err := sample.ParseNoise(c.String("noise"))
+	if err != nil {
+		return fmt.Errorf("--%w", err)
+	}
 	dev, err := torch.ParseDevice(c.String("device"))
 	if err != nil {
 		return err
@@ -51,6 +56,7 @@ func runSample(c *cli.Context) error {
 		return err
 	}
 	defer s.Close()
+	s.Noise = noise
 	cls, err := s.ClassIndex(c.String("class"))
 	if err != nil {
 		return fmt.Errorf("--%w", err)

@@ -48,11 +48,6 @@ func parseAugPolicy(s string) (augPolicy, error) {
 	return p, nil
 }
 
-func augPolicyErr(s string) error {
-	_, err := parseAugPolicy(s)
-	return err
-}
-
 // DiffAugment's strengths: shifts up to 1/8 of the side, a cutout square of half the side.
 const (
 	augTranslateFrac = 0.125

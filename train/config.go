@@ -368,8 +368,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train.style_mix_prob = %g: must be in [0, 1]", t.StyleMixProb)
 	case t.NCritic < 1:
 		return fmt.Errorf("train.n_critic = %d: must be at least 1", t.NCritic)
-	case augPolicyErr(t.DiffAug) != nil:
-		return fmt.Errorf("train.diffaug = %q: %v", t.DiffAug, augPolicyErr(t.DiffAug))
 	case !(t.Beta1 >= 0 && t.Beta1 < 1):
 		return fmt.Errorf("train.beta1 = %g: must be in [0, 1)", t.Beta1)
 	case !(t.Beta2 >= 0 && t.Beta2 < 1):
@@ -378,6 +376,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train.eps = %g: must be positive", t.Eps)
 	case len(t.Schedule) == 0:
 		return errors.New("train.schedule is empty: give at least one phase, e.g. [{epochs = 150, lr = 1e-4}]")
+	}
+	if _, err := parseAugPolicy(t.DiffAug); err != nil {
+		return fmt.Errorf("train.diffaug = %q: %v", t.DiffAug, err)
 	}
 	sum := 0
 	for i, p := range t.Schedule {

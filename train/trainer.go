@@ -42,7 +42,8 @@ type Trainer struct {
 	gSteps int64
 	plMean float64
 	log    *LossLog
-	stopAt int64 // tests: behave as if interrupted once this many steps are done (0: never)
+	aug    augPolicy // train.diffaug, parsed once
+	stopAt int64     // tests: behave as if interrupted once this many steps are done (0: never)
 
 	// Data-parallel training (dist.go): nil pg means one process. rank and world are 0 and 1
 	// then; stopLocal and stopAll carry the agreed stop request between ranks.
@@ -85,6 +86,7 @@ func OpenDist(cfg Config, resume string, pg *torch.ProcessGroup) (*Trainer, erro
 		return nil, fmt.Errorf("train.batch_size = %d: the dataset has only %d images", cfg.Train.BatchSize, ds.Len())
 	}
 	t := &Trainer{Cfg: cfg, Dir: cfg.Run.Dir, Device: dev, Out: os.Stderr, classes: ds.Classes(), world: 1}
+	t.aug, _ = parseAugPolicy(cfg.Train.DiffAug) // checked by cfg.Validate
 	if pg != nil {
 		t.pg, t.rank, t.world = pg, pg.Rank, pg.World
 		if t.rank != 0 {
@@ -457,9 +459,9 @@ func (t *Trainer) latents(G *model.Generator, rows span, c *torch.Tensor) (ws, w
 // asks for them. call tells apart the critic's uses within a step, so each gets its own draws;
 // the draws are a function of (seed, step, call) only, so resuming replays them exactly.
 func (t *Trainer) critic(x, c *torch.Tensor, rows span, call uint64) *torch.Tensor {
-	if p, _ := parseAugPolicy(t.Cfg.Train.DiffAug); p.on() {
+	if t.aug.on() {
 		r := rand.New(rand.NewPCG(uint64(t.Cfg.Run.Seed)^0x5eed_a06_d1ff, uint64(t.step)*8+call))
-		x = augment(p, x, r, rows)
+		x = augment(t.aug, x, r, rows)
 	}
 	return t.Dnet.Forward(x, c)
 }

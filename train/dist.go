@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -41,46 +40,22 @@ type span struct {
 	n int64
 }
 
-// of returns the span's rows of a tensor drawn for the whole batch.
+// of returns the span's rows of a tensor drawn for the whole batch (nil stays nil).
 func (s span) of(x *torch.Tensor) *torch.Tensor {
-	if s.Offset == 0 && s.n == s.Total {
+	if x == nil || (s.Offset == 0 && s.n == s.Total) {
 		return x
 	}
 	return x.Narrow(0, s.Offset, s.n)
 }
 
-// share is this rank's rows of a global batch of n (all of it in a single process).
-func (t *Trainer) share(n int64) span {
-	k := n / int64(t.world)
-	return span{Rows: model.Rows{Offset: int64(t.rank) * k, Total: n}, n: k}
-}
+// share is this rank's rows of a global batch of n (all of it in a single process; equal shares,
+// since checkDistConfig makes the batch a multiple of the world size).
+func (t *Trainer) share(n int64) span { return plShare(n, t.rank, t.world) }
 
 // plShare is a rank's rows of the path-length batch of m: contiguous and as equal as m allows.
 func plShare(m int64, rank, world int) span {
 	lo, hi := int64(rank)*m/int64(world), int64(rank+1)*m/int64(world)
 	return span{Rows: model.Rows{Offset: lo, Total: m}, n: hi - lo}
-}
-
-func narrowRowsAt(c *torch.Tensor, off, n int64) *torch.Tensor {
-	if c == nil {
-		return nil
-	}
-	return c.Narrow(0, off, n)
-}
-
-// pathLengthsRows is pathLengths for images that are rows of a larger batch: the image-space
-// noise is drawn for the whole batch (as one process would) and the rows kept.
-func pathLengthsRows(img, ws *torch.Tensor, g *torch.Generator, rows model.Rows) *torch.Tensor {
-	s := img.Shape()
-	n, h, w := s[0], s[2], s[3]
-	full := append([]int64{rows.Total}, s[1:]...)
-	noise := torch.Randn(full, g, torch.Options{Device: img.Device()})
-	if rows.Offset != 0 || n != rows.Total {
-		noise = noise.Narrow(0, rows.Offset, n)
-	}
-	noise = noise.MulS(1 / math.Sqrt(float64(h*w)))
-	gw := torch.Grad([]*torch.Tensor{img.Mul(noise).SumAll()}, []*torch.Tensor{ws}, torch.GradOpts{CreateGraph: true})[0]
-	return gw.Square().Sum([]int64{2}, false).Mean([]int64{1}, false).Sqrt()
 }
 
 // distErr turns a failed collective into the panic trainStep's Try returns as its error.

@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 
+	"sgan/model"
 	"sgan/torch"
 )
 
@@ -40,10 +41,18 @@ func r1Penalty(score, x *torch.Tensor) *torch.Tensor {
 }
 
 // pathLengths is NVlabs' path-length statistic: for images img made from ws (requiring grad),
-// the norm of J^T y for random image-space y scaled by 1/sqrt(H*W), per sample.
-func pathLengths(img, ws *torch.Tensor, g *torch.Generator) *torch.Tensor {
-	h, w := img.Size(2), img.Size(3)
-	noise := torch.Randn(img.Shape(), g, torch.Options{Device: img.Device()}).MulS(1 / math.Sqrt(float64(h*w)))
+// the norm of J^T y for random image-space y scaled by 1/sqrt(H*W), per sample. When img is rows
+// of a larger batch (rows.Total > 0), y is drawn for the whole batch, as one process would, and
+// the rows kept.
+func pathLengths(img, ws *torch.Tensor, g *torch.Generator, rows model.Rows) *torch.Tensor {
+	s := img.Shape()
+	n, h, w := s[0], s[2], s[3]
+	full := append([]int64{max(rows.Total, n)}, s[1:]...)
+	noise := torch.Randn(full, g, torch.Options{Device: img.Device()})
+	if rows.Offset != 0 || n != full[0] {
+		noise = noise.Narrow(0, rows.Offset, n)
+	}
+	noise = noise.MulS(1 / math.Sqrt(float64(h*w)))
 	gw := torch.Grad([]*torch.Tensor{img.Mul(noise).SumAll()}, []*torch.Tensor{ws}, torch.GradOpts{CreateGraph: true})[0]
 	return gw.Square().Sum([]int64{2}, false).Mean([]int64{1}, false).Sqrt()
 }

@@ -414,7 +414,7 @@ func (t *Trainer) trainStep(b *data.Batch, lr float64) (stats map[string]float64
 		var cAll, c *torch.Tensor
 		if t.Cfg.Model.NumClasses > 0 {
 			cAll = t.G.OneHot(torch.FromInt64(b.Labels, int64(b.N)))
-			c = cAll.Narrow(0, rows.Offset, rows.n)
+			c = rows.of(cAll)
 		}
 		// Each phase runs in its own scope: its graph and activations are freed as soon as its
 		// optimizer has stepped (as Python's refcounting would), not at the end of the step, which
@@ -540,8 +540,8 @@ func (t *Trainer) generatorStep(rows span, c, cAll *torch.Tensor, lr float64) ma
 		// half into contiguous shares (not necessarily equal, see plShare).
 		m := max(rows.Total/2, 1)
 		pr := plShare(m, t.rank, t.world)
-		pws, _ := t.latents(t.G, pr, narrowRowsAt(cAll, pr.Offset, pr.n))
-		lengths := pathLengthsRows(t.G.SynthesizeRows(pws, model.NoiseRandom, t.gen, pr.Rows), pws, t.gen, pr.Rows)
+		pws, _ := t.latents(t.G, pr, pr.of(cAll))
+		lengths := pathLengths(t.G.SynthesizeRows(pws, model.NoiseRandom, t.gen, pr.Rows), pws, t.gen, pr.Rows)
 		mean := t.globalMean(lengths, m)
 		if t.plMean == 0 {
 			t.plMean = mean

@@ -50,23 +50,37 @@ func CopyTest(gen, train, test Images, cfg CopyConfig) (CopyResult, error) {
 	if err := sameShape(test, train); err != nil {
 		return CopyResult{}, err
 	}
-	d := gen.Dim()
-	gi, gd, err := nearest(gen.Pix, train.Pix, gen.N, train.N, d)
+	td, err := testNearestPixels(train, test)
 	if err != nil {
 		return CopyResult{}, err
 	}
-	_, td, err := nearest(test.Pix, train.Pix, test.N, train.N, d)
+	return copyTestPixels(gen, train, td, cfg)
+}
+
+// testNearestPixels is each test image's RMS pixel distance to its nearest training image: the
+// reference CopyTest compares generated images with, the same for every model scored.
+func testNearestPixels(train, test Images) ([]float64, error) {
+	_, td, err := nearest(test.Pix, train.Pix, test.N, train.N, train.Dim())
+	scaleRMS(td, train.Dim())
+	return td, err
+}
+
+// copyTestPixels is CopyTest given testNearestPixels(train, test).
+func copyTestPixels(gen, train Images, td []float64, cfg CopyConfig) (CopyResult, error) {
+	gi, gd, err := nearest(gen.Pix, train.Pix, gen.N, train.N, gen.Dim())
 	if err != nil {
 		return CopyResult{}, err
 	}
-	scale := 1 / math.Sqrt(float64(d))
-	for i := range gd {
-		gd[i] *= scale
-	}
-	for i := range td {
-		td[i] *= scale
-	}
+	scaleRMS(gd, gen.Dim())
 	return copyStats("pixel", gd, gi, td, cfg), nil
+}
+
+// scaleRMS turns Euclidean distances between d-value vectors into RMS differences per value.
+func scaleRMS(dist []float64, d int) {
+	scale := 1 / math.Sqrt(float64(d))
+	for i := range dist {
+		dist[i] *= scale
+	}
 }
 
 // CopyTestFeatures is CopyTest on feature vectors (e.g. the domain features).
@@ -74,11 +88,16 @@ func CopyTestFeatures(gen, train, test Features, cfg CopyConfig) (CopyResult, er
 	if gen.D != train.D || test.D != train.D {
 		return CopyResult{}, fmt.Errorf("eval: copy test of %d-, %d- and %d-dimensional features", gen.D, train.D, test.D)
 	}
-	gi, gd, err := nearest(gen.X, train.X, gen.N, train.N, gen.D)
+	_, td, err := nearest(test.X, train.X, test.N, train.N, gen.D)
 	if err != nil {
 		return CopyResult{}, err
 	}
-	_, td, err := nearest(test.X, train.X, test.N, train.N, gen.D)
+	return copyTestFeatures(gen, train, td, cfg)
+}
+
+// copyTestFeatures is CopyTestFeatures given the test features' nearest-training distances.
+func copyTestFeatures(gen, train Features, td []float64, cfg CopyConfig) (CopyResult, error) {
+	gi, gd, err := nearest(gen.X, train.X, gen.N, train.N, gen.D)
 	if err != nil {
 		return CopyResult{}, err
 	}

@@ -28,40 +28,38 @@ const (
 // mirrored decoder (linear, three nearest-upsample + conv stages). It always runs on the CPU,
 // so the features, and every number built on them, are the same on every machine.
 type Net struct {
-	Kind     string
-	Classes  []string // the classifier's classes (nil for an autoencoder)
-	Res, Ch  int      // input image side and channels
-	Steps    int      // training steps taken
-	Loss     float64  // mean training loss over the last 10% of steps
-	params   map[string]*torch.Tensor
-	names    []string // sorted
-	numClass int
+	Kind    string
+	Classes []string // the classifier's classes (nil for an autoencoder)
+	Res, Ch int      // input image side and channels
+	Steps   int      // training steps taken
+	Loss    float64  // mean training loss over the last 10% of steps
+	params  map[string]*torch.Tensor
+	names   []string // sorted
 }
 
 type layerSpec struct {
-	name      string
-	shape     []int64
-	fanIn     int64
-	isDecoder bool
+	name  string
+	shape []int64
+	fanIn int64
 }
 
 func (n *Net) specs() []layerSpec {
 	c := int64(n.Ch)
 	s := []layerSpec{
-		{"enc.conv1.weight", []int64{16, c, 3, 3}, c * 9, false}, {"enc.conv1.bias", []int64{16}, 0, false},
-		{"enc.conv2.weight", []int64{32, 16, 3, 3}, 16 * 9, false}, {"enc.conv2.bias", []int64{32}, 0, false},
-		{"enc.conv3.weight", []int64{64, 32, 3, 3}, 32 * 9, false}, {"enc.conv3.bias", []int64{64}, 0, false},
-		{"enc.fc.weight", []int64{FeatureDim, 64 * 16}, 64 * 16, false}, {"enc.fc.bias", []int64{FeatureDim}, 0, false},
+		{"enc.conv1.weight", []int64{16, c, 3, 3}, c * 9}, {"enc.conv1.bias", []int64{16}, 0},
+		{"enc.conv2.weight", []int64{32, 16, 3, 3}, 16 * 9}, {"enc.conv2.bias", []int64{32}, 0},
+		{"enc.conv3.weight", []int64{64, 32, 3, 3}, 32 * 9}, {"enc.conv3.bias", []int64{64}, 0},
+		{"enc.fc.weight", []int64{FeatureDim, 64 * 16}, 64 * 16}, {"enc.fc.bias", []int64{FeatureDim}, 0},
 	}
 	if n.Kind == KindClassifier {
-		k := int64(n.numClass)
-		s = append(s, layerSpec{"head.weight", []int64{k, FeatureDim}, FeatureDim, false}, layerSpec{"head.bias", []int64{k}, 0, false})
+		k := int64(len(n.Classes))
+		s = append(s, layerSpec{"head.weight", []int64{k, FeatureDim}, FeatureDim}, layerSpec{"head.bias", []int64{k}, 0})
 	} else {
 		s = append(s,
-			layerSpec{"dec.fc.weight", []int64{64 * 16, FeatureDim}, FeatureDim, true}, layerSpec{"dec.fc.bias", []int64{64 * 16}, 0, true},
-			layerSpec{"dec.conv1.weight", []int64{32, 64, 3, 3}, 64 * 9, true}, layerSpec{"dec.conv1.bias", []int64{32}, 0, true},
-			layerSpec{"dec.conv2.weight", []int64{16, 32, 3, 3}, 32 * 9, true}, layerSpec{"dec.conv2.bias", []int64{16}, 0, true},
-			layerSpec{"dec.conv3.weight", []int64{c, 16, 3, 3}, 16 * 9, true}, layerSpec{"dec.conv3.bias", []int64{c}, 0, true})
+			layerSpec{"dec.fc.weight", []int64{64 * 16, FeatureDim}, FeatureDim}, layerSpec{"dec.fc.bias", []int64{64 * 16}, 0},
+			layerSpec{"dec.conv1.weight", []int64{32, 64, 3, 3}, 64 * 9}, layerSpec{"dec.conv1.bias", []int64{32}, 0},
+			layerSpec{"dec.conv2.weight", []int64{16, 32, 3, 3}, 32 * 9}, layerSpec{"dec.conv2.bias", []int64{16}, 0},
+			layerSpec{"dec.conv3.weight", []int64{c, 16, 3, 3}, 16 * 9}, layerSpec{"dec.conv3.bias", []int64{c}, 0})
 	}
 	return s
 }
@@ -71,7 +69,6 @@ func newNet(kind string, classes []string, res, ch int, seed uint64) (*Net, erro
 	n := &Net{Kind: kind, Res: res, Ch: ch, params: map[string]*torch.Tensor{}}
 	if kind == KindClassifier {
 		n.Classes = slices.Clone(classes)
-		n.numClass = len(classes)
 	}
 	err := torch.Try(func() {
 		g, err := torch.NewGenerator(torch.CPU, seed)
@@ -336,7 +333,7 @@ func (n *Net) Predict(imgs Images) ([][]float64, error) {
 		m := l.Amax([]int64{1}, true)
 		e := l.Sub(m).Exp()
 		p := e.Div(e.Sum([]int64{1}, true)).Float32s()
-		k := n.numClass
+		k := len(n.Classes)
 		for i := 0; i < c; i++ {
 			row := make([]float64, k)
 			for j := range row {

@@ -30,6 +30,16 @@ type Gaussian struct {
 	Mu  []float64
 	Cov []float64 // D x D, unbiased (N-1)
 	D   int
+
+	sqrtCov []float64 // sqrt(Cov), kept by reference statistics scored against many models
+}
+
+// referenceStats is Stats(f) with sqrt(Cov) computed once, for the statistics that every
+// checkpoint's Fréchet distance is taken against (a D x D eigendecomposition each time otherwise).
+func referenceStats(f Features) (g Gaussian, err error) {
+	g = Stats(f)
+	err = torch.Try(func() { g.sqrtCov = sqrtPSD(g.Cov, g.D) })
+	return g, err
 }
 
 // Stats fits a Gaussian to f (float64 accumulation).
@@ -86,7 +96,10 @@ func frechet(a, b Gaussian) (float64, error) {
 		dm += d * d
 		tr += a.Cov[i*n+i] + b.Cov[i*n+i]
 	}
-	s1 := sqrtPSD(a.Cov, n)
+	s1 := a.sqrtCov
+	if s1 == nil {
+		s1 = sqrtPSD(a.Cov, n)
+	}
 	m := matMul(matMul(s1, b.Cov, n), s1, n)
 	for i := 0; i < n; i++ { // symmetrize rounding noise
 		for j := i + 1; j < n; j++ {

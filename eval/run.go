@@ -125,7 +125,9 @@ type realData struct {
 	train, test   Images
 	trainF, testF Features
 	trainStats    Gaussian
-	prIdx         []int // train images used as the real side of precision/recall
+	testNNPix     []float64 // each test image's distance to its nearest train image (copy tests)
+	testNNDom     []float64 // the same in the domain features
+	prIdx         []int     // train images used as the real side of precision/recall
 	net           *Net
 	inc           *torch.Module // the --inception extractor, or nil
 	incTrainF     Features      // its features of train
@@ -183,7 +185,10 @@ func Run(opt Options) (*Report, error) {
 		if rd.incTrainF, err = InceptionFeatures(inc, rd.train); err != nil {
 			return nil, err
 		}
-		rd.inc, rd.incTrainStats = inc, Stats(rd.incTrainF)
+		rd.inc = inc
+		if rd.incTrainStats, err = referenceStats(rd.incTrainF); err != nil {
+			return nil, err
+		}
 	}
 	rep := &Report{Data: dataName(root), Resolution: rd.res, Channels: rd.ch, Classes: rd.classes,
 		TrainImages: rd.train.N, TestImages: rd.test.N, TestSplit: rd.split, Seed: opt.Seed, Created: time.Now().UTC()}
@@ -288,7 +293,15 @@ func loadReal(root string, res, ch int, opt Options) (*realData, error) {
 	if rd.testF, err = rd.net.Embed(rd.test); err != nil {
 		return nil, err
 	}
-	rd.trainStats = Stats(rd.trainF)
+	if rd.trainStats, err = referenceStats(rd.trainF); err != nil {
+		return nil, err
+	}
+	if rd.testNNPix, err = testNearestPixels(rd.train, rd.test); err != nil {
+		return nil, err
+	}
+	if _, rd.testNNDom, err = nearest(rd.testF.X, rd.trainF.X, rd.testF.N, rd.trainF.N, rd.trainF.D); err != nil {
+		return nil, err
+	}
 	rd.prIdx = newRNG(opt.Seed, streamSubset, 2).Perm(rd.train.N) // any prefix is a random subset
 	return rd, nil
 }
@@ -340,10 +353,13 @@ func (rd *realData) score(imgs Images, feats *Features, opt Options) (Result, er
 	m := min(f.N, len(rd.prIdx), prMax)
 	r.PRDC = PrecisionRecall(rd.trainF.Subset(rd.prIdx[:m]), f.Subset(sortedSubset(f.N, m, opt.Seed+3)), opt.K)
 	fmt.Fprintf(opt.Log, "eval:   nearest training images\n")
-	if r.CopyPixel, err = CopyTest(imgs, rd.train, rd.test, opt.Copy); err != nil {
+	if err := sameShape(imgs, rd.train); err != nil {
 		return r, err
 	}
-	if r.CopyDomain, err = CopyTestFeatures(f, rd.trainF, rd.testF, opt.Copy); err != nil {
+	if r.CopyPixel, err = copyTestPixels(imgs, rd.train, rd.testNNPix, opt.Copy); err != nil {
+		return r, err
+	}
+	if r.CopyDomain, err = copyTestFeatures(f, rd.trainF, rd.testNNDom, opt.Copy); err != nil {
 		return r, err
 	}
 	r.Seconds = time.Since(start).Seconds()

@@ -31,7 +31,7 @@ func (n *Net) Evaluate(test Images) (Scores, error) {
 	if err != nil {
 		return Scores{}, err
 	}
-	return scores(p, test.Labels, n.numClass), nil
+	return scores(p, test.Labels, len(n.Classes)), nil
 }
 
 func scores(p [][]float64, labels []int, k int) Scores {

@@ -159,12 +159,10 @@ func TestLogPlot(t *testing.T) {
 		}
 		l.Close()
 		path := filepath.Join(dir, "losses.png")
-		start := time.Now()
+		// No timing assertion (timings belong in benchmarks): the plot's work is bounded by
+		// decimate, which TestLogDecimate checks.
 		if err := l.Plot(path); err != nil {
 			t.Fatalf("%d rows: Plot: %v", n, err)
-		}
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("%d rows: Plot took %v", n, d)
 		}
 		f, err := os.Open(path)
 		if err != nil {

@@ -159,16 +159,22 @@ func mannWhitneyZ(test, gen []float64) float64 {
 	if m == 0 || n == 0 {
 		return math.NaN()
 	}
-	s := slices.Clone(test)
+	u := mannWhitneyU(test, gen)
+	return (u - m*n/2) / math.Sqrt(m*n*(m+n+1)/12)
+}
+
+// mannWhitneyU counts the pairs (x in a, y in b) with x < y, ties counting one half.
+func mannWhitneyU(a, b []float64) float64 {
+	s := slices.Clone(a)
 	slices.Sort(s)
 	var u float64
-	for _, g := range gen {
-		below, _ := slices.BinarySearch(s, g) // test values < g
+	for _, y := range b {
+		below, _ := slices.BinarySearch(s, y) // values of a < y
 		upto := below
-		for upto < len(s) && s[upto] == g {
+		for upto < len(s) && s[upto] == y {
 			upto++
 		}
 		u += float64(below) + float64(upto-below)/2
 	}
-	return (u - m*n/2) / math.Sqrt(m*n*(m+n+1)/12)
+	return u
 }

@@ -3,7 +3,6 @@ package eval
 import (
 	"fmt"
 	"math"
-	"slices"
 )
 
 // Scores are a classifier's accuracy and AUC on the real test split.
@@ -78,16 +77,7 @@ func auc(p [][]float64, labels []int, c int) float64 {
 	if len(pos) == 0 || len(neg) == 0 {
 		return math.NaN()
 	}
-	slices.Sort(neg)
-	var u float64
-	for _, v := range pos {
-		lo, _ := slices.BinarySearch(neg, v)
-		hi := lo
-		for hi < len(neg) && neg[hi] == v {
-			hi++
-		}
-		u += float64(lo) + float64(hi-lo)/2
-	}
+	u := mannWhitneyU(neg, pos)
 	return u / float64(len(pos)*len(neg))
 }
 

@@ -149,6 +149,9 @@ func cbool(b bool) C.int {
 // Debian's libtorch starts with one intra-op thread on a 2-core machine; use every core unless
 // the user asked otherwise through OMP_NUM_THREADS or SGAN_THREADS.
 func init() {
+	if os.Getenv("SGAN_MALLOC") != "default" {
+		C.sg_tune_malloc()
+	}
 	for _, k := range []string{"SGAN_THREADS", "OMP_NUM_THREADS"} {
 		if v := os.Getenv(k); v != "" {
 			if n, err := strconv.Atoi(v); err == nil && n > 0 {

@@ -126,6 +126,8 @@ int sg_cuda_available(void);
 int sg_cuda_device_count(void);
 void sg_set_num_threads(int n);
 int sg_get_num_threads(void);
+// Tunes glibc's allocator for tensor-sized blocks (see shim_io.cpp); returns 1 when applied.
+int sg_tune_malloc(void);
 void sg_set_cudnn_benchmark(int on);
 void sg_set_tf32(int on);
 sg_err sg_cuda_synchronize(void);

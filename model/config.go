@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"math/bits"
 )
 
@@ -18,12 +19,15 @@ type Config struct {
 	ChannelMax    int     `toml:"channel_max"`    // cap on feature maps per layer (default 512)
 	NumClasses    int     `toml:"num_classes"`    // 0: unconditional; else labels 0..n-1 (set from the data)
 	MbstdGroup    int     `toml:"mbstd_group"`    // minibatch-stddev group size in the critic (default 4)
+	// Conditional critics map the class through their own mapping network (NVlabs: 8 layers).
+	CriticMappingLayers int     `toml:"critic_mapping_layers"` // (default 8)
+	ConvClamp           float64 `toml:"conv_clamp"`            // clamp conv outputs to +-x, 0 = off (NVlabs trains with 256; default 0)
 }
 
 // DefaultConfig is the reference recipe's network.
 func DefaultConfig() Config {
 	return Config{Resolution: 64, Channels: 1, ZDim: 512, WDim: 512, MappingLayers: 8, MappingLRMul: 0.01,
-		ChannelBase: 32768, ChannelMax: 512, MbstdGroup: 4}
+		ChannelBase: 32768, ChannelMax: 512, MbstdGroup: 4, CriticMappingLayers: 8}
 }
 
 // Validate reports the first impossible value, naming its config key.
@@ -47,6 +51,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("model.num_classes = %d: must be 0 (unconditional) or more", c.NumClasses)
 	case c.MbstdGroup < 1:
 		return fmt.Errorf("model.mbstd_group = %d: must be at least 1", c.MbstdGroup)
+	case c.CriticMappingLayers < 1:
+		return fmt.Errorf("model.critic_mapping_layers = %d: must be at least 1", c.CriticMappingLayers)
+	case !(c.ConvClamp >= 0) || math.IsInf(c.ConvClamp, 1):
+		return fmt.Errorf("model.conv_clamp = %g: must be 0 (off) or a positive number", c.ConvClamp)
 	}
 	return nil
 }

@@ -7,28 +7,18 @@ import (
 	"sgan/torch"
 )
 
-// Critic is the StyleGAN2 residual discriminator (NVlabs' resnet architecture): fromRGB, one
-// residual block per resolution halving it, then the 4x4 epilogue with the minibatch-stddev layer,
-// a conv, a fully connected layer and the output. Conditional critics project the output onto a
-// class embedding (as NVlabs' cmap). Tensors live in Store under "b64.*", ..., "b4.*", "embed.*".
+// Critic is NVlabs' Discriminator with the resnet architecture: one DiscriminatorBlock per
+// resolution from R down to 8 (the first with fromRGB), then the 4x4 DiscriminatorEpilogue. A
+// conditional critic maps the one-hot class through its own MappingNetwork ("mapping", z_dim 0)
+// to the vector the epilogue's output is projected on (NVlabs' cmap). Tensors live in Store under
+// NVlabs' names: "b64.conv0.weight", ..., "b4.out.bias", "mapping.fc0.weight".
 type Critic struct {
 	Cfg   Config
 	Store *Store
 
-	fromRGB *conv
-	blocks  []*criticBlock
-	mbstd   int
-	conv4   *conv
-	fc4     *fc
-	out     *fc
-	embed   *fc
-	cmapDim int
-	fir     fir
-}
-
-type criticBlock struct {
-	res                int
-	conv0, conv1, skip *conv
+	blocks   []*DiscriminatorBlock
+	mapping  *MappingNetwork // nil when unconditional
+	epilogue *DiscriminatorEpilogue
 }
 
 // NewCritic builds a critic with StyleGAN2 initialization drawn from seed, placed on device d.
@@ -39,36 +29,19 @@ func NewCritic(cfg Config, seed uint64, d torch.Device) (*Critic, error) {
 	}
 	defer done()
 
-	D := &Critic{Cfg: cfg, Store: newStore(d), mbstd: cfg.MbstdGroup, fir: newFIR(d)}
+	D := &Critic{Cfg: cfg, Store: newStore(d)}
 	root := prefix{s: D.Store}
-	half := math.Sqrt(0.5)
 	for res := cfg.Resolution; res > 4; res /= 2 {
-		bp := root.sub(fmt.Sprintf("b%d", res))
-		tmp, out := cfg.ChannelsAt(res), cfg.ChannelsAt(res/2)
-		if res == cfg.Resolution {
-			D.fromRGB = newConv(bp.sub("fromrgb"), g, D.fir, cfg.Channels, tmp, 1, true, true, false, 1)
-		}
-		D.blocks = append(D.blocks, &criticBlock{
-			res:   res,
-			conv0: newConv(bp.sub("conv0"), g, D.fir, tmp, tmp, 3, true, true, false, 1),
-			conv1: newConv(bp.sub("conv1"), g, D.fir, tmp, out, 3, true, true, true, half),
-			skip:  newConv(bp.sub("skip"), g, D.fir, tmp, out, 1, false, false, true, half),
+		D.blocks = append(D.blocks, newDiscriminatorBlock(root.sub(fmt.Sprintf("b%d", res)), g, cfg, res))
+	}
+	cmapDim := 0
+	if cfg.NumClasses > 0 {
+		cmapDim = cfg.ChannelsAt(4)
+		D.mapping = newMappingNetwork(root.sub("mapping"), g, MappingOptions{
+			CDim: cfg.NumClasses, WDim: cmapDim, Layers: cfg.CriticMappingLayers, LRMul: cfg.MappingLRMul,
 		})
 	}
-	c4 := cfg.ChannelsAt(4)
-	bp := root.sub("b4")
-	if cfg.Resolution == 4 {
-		D.fromRGB = newConv(bp.sub("fromrgb"), g, D.fir, cfg.Channels, c4, 1, true, true, false, 1)
-	}
-	D.conv4 = newConv(bp.sub("conv"), g, D.fir, c4+1, c4, 3, true, true, false, 1)
-	D.fc4 = newFC(bp.sub("fc"), g, c4*16, c4, 1, 0, true)
-	outDim := 1
-	if cfg.NumClasses > 0 {
-		D.cmapDim = c4
-		outDim = c4
-		D.embed = newFC(root.sub("embed"), g, cfg.NumClasses, c4, 1, 0, false)
-	}
-	D.out = newFC(bp.sub("out"), g, c4, outDim, 1, 0, false)
+	D.epilogue = newDiscriminatorEpilogue(root.sub("b4"), g, cfg, cmapDim)
 	return D, nil
 }
 
@@ -88,29 +61,18 @@ func (D *Critic) Forward(img, c *torch.Tensor) *torch.Tensor {
 	if err := D.CheckInput(img); err != nil {
 		panic(&torch.Error{Op: "critic", Msg: err.Error()[len("critic: "):]})
 	}
-	x := D.fromRGB.forward(img)
+	x := img
 	for _, b := range D.blocks {
 		x = b.forward(x)
 	}
-	x = minibatchStd(x, D.mbstd)
-	x = D.conv4.forward(x)
-	x = D.fc4.forward(x.Reshape(x.Size(0), -1))
-	x = D.out.forward(x)
-	if D.embed != nil {
+	var cmap *torch.Tensor
+	if D.mapping != nil {
 		if c == nil {
 			panic(&torch.Error{Op: "critic", Msg: "conditional critic needs class labels"})
 		}
-		cmap := D.embed.forward(c)
-		x = x.Mul(cmap).Sum([]int64{1}, true).MulS(1 / math.Sqrt(float64(D.cmapDim)))
+		cmap = D.mapping.forward(nil, c)
 	}
-	return x
-}
-
-// forward is the residual block: skip(x) + conv1(conv0(x)), each branch scaled by sqrt(1/2).
-func (b *criticBlock) forward(x *torch.Tensor) (res *torch.Tensor) {
-	ls := enter()
-	defer func() { res = ls.exit(res) }()
-	return b.conv1.forward(b.conv0.forward(x)).Add(b.skip.forward(x))
+	return D.epilogue.forward(x, cmap)
 }
 
 // OneHot turns int64 labels into one-hot rows on the critic's device.
@@ -118,21 +80,70 @@ func (D *Critic) OneHot(labels *torch.Tensor) *torch.Tensor {
 	return oneHot(labels, D.Cfg.NumClasses, D.Store.Device())
 }
 
-// minibatchStd appends one feature map holding the average standard deviation of features over
-// groups of samples (NVlabs MinibatchStdLayer with one channel group). The group size shrinks
-// to the largest divisor of N that fits.
+// Free releases the critic's tensors.
+func (D *Critic) Free() { D.Store.Free() }
+
+// DiscriminatorBlock is NVlabs' resnet DiscriminatorBlock at resolution res: (fromRGB in the
+// first block), then skip(x) + conv1(conv0(x)), both branches halving the resolution and scaled
+// by sqrt(1/2).
+type DiscriminatorBlock struct {
+	res          int
+	tmp          int          // channels inside the block
+	fromRGB      *Conv2dLayer // the first block only
+	conv0, conv1 *Conv2dLayer
+	skip         *Conv2dLayer
+}
+
+func newDiscriminatorBlock(p prefix, g *torch.Generator, cfg Config, res int) *DiscriminatorBlock {
+	tmp, out := cfg.ChannelsAt(res), cfg.ChannelsAt(res/2)
+	clamp := cfg.ConvClamp
+	b := &DiscriminatorBlock{res: res, tmp: tmp}
+	newResampleFilter(p)
+	if res == cfg.Resolution {
+		b.fromRGB = newConv2dLayer(p.sub("fromrgb"), g, cfg.Channels, tmp, ConvOptions{Kernel: 1, LReLU: true, Clamp: clamp})
+	}
+	b.conv0 = newConv2dLayer(p.sub("conv0"), g, tmp, tmp, ConvOptions{Kernel: 3, LReLU: true, Clamp: clamp})
+	b.conv1 = newConv2dLayer(p.sub("conv1"), g, tmp, out, ConvOptions{Kernel: 3, LReLU: true, Down: true, Clamp: clamp})
+	b.skip = newConv2dLayer(p.sub("skip"), g, tmp, out, ConvOptions{Kernel: 1, NoBias: true, Down: true})
+	return b
+}
+
+func (b *DiscriminatorBlock) forward(x *torch.Tensor) (res *torch.Tensor) {
+	ls := enter()
+	defer func() { res = ls.exit(res) }()
+	if b.fromRGB != nil {
+		x = b.fromRGB.forward(x, 1)
+	}
+	if s := x.Shape(); len(s) != 4 || s[1] != int64(b.tmp) || s[2] != int64(b.res) || s[3] != int64(b.res) {
+		panic(&torch.Error{Op: fmt.Sprintf("critic b%d", b.res), Msg: fmt.Sprintf("features have shape %v, want [N %d %d %d]", s, b.tmp, b.res, b.res)})
+	}
+	half := math.Sqrt(0.5)
+	y := b.skip.forward(x, half)
+	return b.conv1.forward(b.conv0.forward(x, 1), half).Add(y)
+}
+
+// MinibatchStd is NVlabs' MinibatchStdLayer with one channel group: it appends one feature map
+// holding the average standard deviation of the features over a group of samples. The group
+// size shrinks to the largest divisor of N that fits.
 //
-// Groups are contiguous runs of samples (rows [0,G), [G,2G), ...), not NVlabs' strided groups
-// (reshape(G, -1, ...), which puts samples i, i+N/G, ... together). The statistics are the same
-// kind, but contiguous groups do not depend on the batch size: under data-parallel training each
-// process scores its own contiguous slice of the global batch, and as long as the slice is a
-// multiple of G every group (and so the critic's output) is exactly what one process would compute
-// for the whole batch. Strided groups would mix samples from every process's slice.
-func minibatchStd(x *torch.Tensor, group int) (res *torch.Tensor) {
+// Groups are contiguous runs of samples (rows [0,G), [G,2G), ...), where NVlabs groups samples
+// i, i+N/G, i+2N/G, ... (strided). Contiguous groups do not depend on the batch size: under
+// data-parallel training each process scores its own contiguous slice of the global batch, and
+// as long as the slice is a multiple of G every group (and so the critic's output) is exactly
+// what one process computes for the whole batch. The two agree up to a permutation of the rows:
+// sgan's critic on x[P] equals NVlabs' on x with its rows permuted by P,
+//
+//	D_sgan(x[P]) == D_nvlabs(x)[P],  P = (arange(N) % G) * (N // G) + arange(N) // G
+//
+// (the fixture tests check this), so scores and losses (means over the batch) are the same
+// function of the batch's multiset of groups.
+type MinibatchStd struct{ group int }
+
+func (m MinibatchStd) forward(x *torch.Tensor) (res *torch.Tensor) {
 	ls := enter()
 	defer func() { res = ls.exit(res) }()
 	n, c, h, w := x.Size(0), x.Size(1), x.Size(2), x.Size(3)
-	g := min(int64(group), n)
+	g := min(int64(m.group), n)
 	for n%g != 0 {
 		g--
 	}
@@ -144,8 +155,44 @@ func minibatchStd(x *torch.Tensor, group int) (res *torch.Tensor) {
 	return torch.Cat([]*torch.Tensor{x, y}, 1)
 }
 
-// Free releases the critic's tensors.
-func (D *Critic) Free() {
-	D.Store.Free()
-	D.fir.k.Free()
+// DiscriminatorEpilogue is NVlabs' DiscriminatorEpilogue (block "b4"): minibatch stddev, a 3x3
+// conv, a fully connected layer, and the output layer (1 score, or cmapDim values projected on
+// the class's cmap when conditional).
+type DiscriminatorEpilogue struct {
+	channels int
+	mbstd    MinibatchStd
+	conv     *Conv2dLayer
+	fc       *FullyConnected
+	out      *FullyConnected
+	cmapDim  int
+}
+
+func newDiscriminatorEpilogue(p prefix, g *torch.Generator, cfg Config, cmapDim int) *DiscriminatorEpilogue {
+	c := cfg.ChannelsAt(4)
+	outDim := 1
+	if cmapDim > 0 {
+		outDim = cmapDim
+	}
+	return &DiscriminatorEpilogue{
+		channels: c,
+		mbstd:    MinibatchStd{group: cfg.MbstdGroup},
+		conv:     newConv2dLayer(p.sub("conv"), g, c+1, c, ConvOptions{Kernel: 3, LReLU: true, Clamp: cfg.ConvClamp}),
+		fc:       newFullyConnected(p.sub("fc"), g, c*16, c, FCOptions{LReLU: true}),
+		out:      newFullyConnected(p.sub("out"), g, c, outDim, FCOptions{}),
+		cmapDim:  cmapDim,
+	}
+}
+
+func (e *DiscriminatorEpilogue) forward(x, cmap *torch.Tensor) (res *torch.Tensor) {
+	ls := enter()
+	defer func() { res = ls.exit(res) }()
+	if s := x.Shape(); len(s) != 4 || s[1] != int64(e.channels) || s[2] != 4 || s[3] != 4 {
+		panic(&torch.Error{Op: "critic b4", Msg: fmt.Sprintf("features have shape %v, want [N %d 4 4]", s, e.channels)})
+	}
+	x = e.conv.forward(e.mbstd.forward(x), 1)
+	x = e.out.forward(e.fc.forward(x.Reshape(x.Size(0), -1)))
+	if e.cmapDim > 0 {
+		x = x.Mul(cmap).Sum([]int64{1}, true).MulS(1 / math.Sqrt(float64(e.cmapDim)))
+	}
+	return x
 }

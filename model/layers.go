@@ -6,48 +6,58 @@ import (
 	"sgan/torch"
 )
 
-// The layers below follow NVlabs stylegan2-ada-pytorch (networks.py): weights are N(0,1) and
-// scaled at run time by 1/sqrt(fan_in) (equalized learning rate), activations are leaky ReLU(0.2)
-// times sqrt(2), and resampling uses the [1,3,3,1] FIR filter.
+// The layers below compute what NVlabs stylegan2-ada-pytorch's training/networks.py computes,
+// in float32 (NVlabs' fp16 blocks run in float32 here, as NVlabs does with force_fp32): weights
+// are N(0,1) and scaled at run time by 1/sqrt(fan_in) (equalized learning rate), activations are
+// leaky ReLU(0.2) times sqrt(2), and resampling uses the [1,3,3,1] FIR filter held by each
+// resampling module in its "resample_filter" buffer, as in NVlabs' state dicts.
 
 const lreluSlope = 0.2
 
 var sqrt2 = math.Sqrt2
 
-// fc is NVlabs' FullyConnectedLayer.
-type fc struct {
-	w, b         *torch.Tensor
-	wGain, bGain float64
-	act          bool
+// FullyConnected is NVlabs' FullyConnectedLayer.
+type FullyConnected struct {
+	weight, bias      *torch.Tensor
+	weightGain, bGain float64
+	act               bool
 }
 
-func newFC(p prefix, g *torch.Generator, in, out int, lrMul, biasInit float64, act bool) *fc {
+// FCOptions configure a FullyConnected layer.
+type FCOptions struct {
+	LRMul    float64 // learning-rate multiplier (0 means 1): weights are drawn N(0, 1/LRMul^2) and scaled by LRMul at run time
+	BiasInit float64 // initial bias value
+	LReLU    bool    // leaky ReLU * sqrt(2) after the bias; else linear
+}
+
+func newFullyConnected(p prefix, g *torch.Generator, in, out int, o FCOptions) *FullyConnected {
+	lrMul := o.LRMul
+	if lrMul == 0 {
+		lrMul = 1
+	}
 	w := torch.Randn([]int64{int64(out), int64(in)}, g, torch.Options{}).DivS(lrMul)
-	return &fc{
-		w:     p.param("weight", w),
-		b:     p.param("bias", torch.Full([]int64{int64(out)}, biasInit, torch.Options{})),
-		wGain: lrMul / math.Sqrt(float64(in)),
-		bGain: lrMul,
-		act:   act,
+	return &FullyConnected{
+		weight:     p.param("weight", w),
+		bias:       p.param("bias", torch.Full([]int64{int64(out)}, o.BiasInit, torch.Options{})),
+		weightGain: lrMul / math.Sqrt(float64(in)),
+		bGain:      lrMul,
+		act:        o.LReLU,
 	}
 }
 
-func (l *fc) forward(x *torch.Tensor) (out *torch.Tensor) {
+func (l *FullyConnected) forward(x *torch.Tensor) (out *torch.Tensor) {
 	ls := enter()
 	defer func() { out = ls.exit(out) }()
-	y := torch.Linear(x, l.w.MulS(l.wGain), l.b.MulS(l.bGain))
+	y := torch.Linear(x, l.weight.MulS(l.weightGain), l.bias.MulS(l.bGain))
 	if l.act {
 		y = y.LeakyReLU(lreluSlope).MulS(sqrt2)
 	}
 	return y
 }
 
-// fir holds the [1,3,3,1] low-pass filter as a fixed depthwise kernel.
-type fir struct {
-	k *torch.Tensor // [1, 1, 4, 4], sums to 1
-}
-
-func newFIR(d torch.Device) fir {
+// newResampleFilter registers the [1,3,3,1] low-pass filter, normalized to sum 1, as a [4, 4]
+// buffer named resample_filter (NVlabs' upfirdn2d.setup_filter).
+func newResampleFilter(p prefix) *torch.Tensor {
 	v := []float32{1, 3, 3, 1}
 	k := make([]float32, 16)
 	for i := range 4 {
@@ -55,175 +65,124 @@ func newFIR(d torch.Device) fir {
 			k[i*4+j] = v[i] * v[j] / 64
 		}
 	}
-	t := torch.FromFloat32(k, 1, 1, 4, 4)
-	kt := t.ToDevice(d, false).Keep()
-	t.Free()
-	return fir{k: kt}
+	return p.buf("resample_filter", torch.FromFloat32(k, 4, 4))
 }
 
-// up doubles H and W: zero insertion then the filter (gain 4). The zeros go in with one pad of a
-// 6-d view and the filter runs as a depthwise conv: the same as NVlabs' transposed conv, whose
-// depthwise backward is 3x slower on CPU.
-func (f fir) up(x *torch.Tensor) *torch.Tensor {
-	n, c, h, w := x.Size(0), x.Size(1), x.Size(2), x.Size(3)
-	y := torch.Pad(x.Reshape(n, c, h, 1, w, 1), []int64{0, 1, 0, 0, 0, 1}, 0).Reshape(n, c, 2*h, 2*w)
-	// Taps at -2..+1 around each output pixel: pad 2 before and 1 after.
-	return torch.Conv2d(torch.Pad(y, []int64{2, 1, 2, 1}, 0), f.k.MulS(4).Expand(c, 1, 4, 4), nil, torch.ConvOpts{Groups: c})
-}
-
-// blur filters with padding pad on every side (before a stride-2 conv).
-func (f fir) blur(x *torch.Tensor, pad int64) *torch.Tensor {
+// firFilter is NVlabs' upfirdn2d without resampling: pad (left, right, top, bottom), then a
+// depthwise true convolution with f times gain.
+func firFilter(x, f *torch.Tensor, gain float64, pad [4]int64) *torch.Tensor {
 	c := x.Size(1)
-	return torch.Conv2d(x, f.k.Expand(c, 1, 4, 4), nil, torch.ConvOpts{Padding: [2]int64{pad, pad}, Groups: c})
-}
-
-// conv is NVlabs' Conv2dLayer (critic): equalized-LR conv, optional 2x downsampling (blur, then
-// stride-2 conv), bias and leaky ReLU, output scaled by gain.
-type conv struct {
-	w, b  *torch.Tensor
-	wGain float64
-	k     int64
-	down  bool
-	act   bool
-	gain  float64
-	f     fir
-}
-
-func newConv(p prefix, g *torch.Generator, f fir, in, out, k int, bias, act, down bool, gain float64) *conv {
-	c := &conv{
-		w:     p.param("weight", torch.Randn([]int64{int64(out), int64(in), int64(k), int64(k)}, g, torch.Options{})),
-		wGain: 1 / math.Sqrt(float64(in*k*k)),
-		k:     int64(k), down: down, act: act, gain: gain, f: f,
+	k := f.Flip(0, 1).MulS(gain).Reshape(1, 1, f.Size(0), f.Size(1)).Expand(c, 1, f.Size(0), f.Size(1))
+	if pad != [4]int64{} {
+		x = torch.Pad(x, pad[:], 0)
 	}
-	if bias {
-		c.b = p.param("bias", torch.Zeros([]int64{int64(out)}, torch.Options{}))
-	}
-	return c
+	return torch.Conv2d(x, k, nil, torch.ConvOpts{Groups: c})
 }
 
-func (l *conv) forward(x *torch.Tensor) (out *torch.Tensor) {
+// zeroInsert doubles H and W by putting a zero after every pixel in both directions (one pad of a
+// 6-d view).
+func zeroInsert(x *torch.Tensor) *torch.Tensor {
+	n, c, h, w := x.Size(0), x.Size(1), x.Size(2), x.Size(3)
+	return torch.Pad(x.Reshape(n, c, h, 1, w, 1), []int64{0, 1, 0, 0, 0, 1}, 0).Reshape(n, c, 2*h, 2*w)
+}
+
+// upsample2d is NVlabs' upfirdn2d.upsample2d: 2x zero insertion, then the filter with gain 4,
+// padded 2 before and 1 after so the output is exactly 2H x 2W.
+func upsample2d(x, f *torch.Tensor) *torch.Tensor {
+	return firFilter(zeroInsert(x), f, 4, [4]int64{2, 1, 2, 1})
+}
+
+// conv2dUp is NVlabs' conv2d_resample(x, w, f, up=2, padding=1, flip_weight=False) for a 3x3 w:
+// the upsampling convolution of its SynthesisLayer. NVlabs runs it as a stride-2 transposed conv
+// followed by the filter; this is the same linear map in the order of its generic path (zero
+// insertion, the filter over the full support padded 3 before and 2 after, then a valid
+// convolution with the kernel flipped, i.e. a true convolution), which is 2-5x faster on CPU
+// than libtorch's transposed conv, forward and backward. The flip and the 1-pixel-wider filtered
+// map are what make it NVlabs' function: the fixture tests fail without either.
+func conv2dUp(x, w, f *torch.Tensor) *torch.Tensor {
+	return upConv(x, w, f)
+}
+
+// upConv computes conv2dUp; a variable only so the tests can show that the fixtures catch the
+// earlier, wrong versions.
+var upConv = func(x, w, f *torch.Tensor) *torch.Tensor {
+	y := firFilter(zeroInsert(x), f, 4, [4]int64{3, 2, 3, 2})
+	return torch.Conv2d(y, w.Flip(2, 3), nil, torch.ConvOpts{})
+}
+
+// biasAct is NVlabs' bias_act: x + b (per channel), then leaky ReLU when act, times gain, then
+// clamped to [-clamp, clamp] when clamp > 0.
+func biasAct(x, b *torch.Tensor, act bool, gain, clamp float64) *torch.Tensor {
+	if b != nil {
+		shape := make([]int64, x.Dim())
+		for i := range shape {
+			shape[i] = 1
+		}
+		shape[1] = b.Size(0)
+		x = x.Add(b.Reshape(shape...))
+	}
+	if act {
+		x = x.LeakyReLU(lreluSlope)
+	}
+	if gain != 1 {
+		x = x.MulS(gain)
+	}
+	if clamp > 0 {
+		x = x.Clamp(-clamp, clamp)
+	}
+	return x
+}
+
+// Conv2dLayer is NVlabs' Conv2dLayer (the critic's convolutions): an equalized-LR conv with
+// optional 2x downsampling (filter, then a stride-2 conv), bias, activation and clamp.
+type Conv2dLayer struct {
+	weight, bias *torch.Tensor
+	filter       *torch.Tensor
+	weightGain   float64
+	kernel       int64
+	o            ConvOptions
+}
+
+// ConvOptions configure a Conv2dLayer.
+type ConvOptions struct {
+	Kernel int     // kernel side (1 or 3)
+	NoBias bool    // no additive bias (the residual skip)
+	LReLU  bool    // leaky ReLU * sqrt(2); else linear
+	Down   bool    // halve H and W
+	Clamp  float64 // clamp the output to +-Clamp*gain, 0 = off (NVlabs' conv_clamp)
+}
+
+func newConv2dLayer(p prefix, g *torch.Generator, in, out int, o ConvOptions) *Conv2dLayer {
+	k := o.Kernel
+	l := &Conv2dLayer{
+		filter:     newResampleFilter(p),
+		weight:     p.param("weight", torch.Randn([]int64{int64(out), int64(in), int64(k), int64(k)}, g, torch.Options{})),
+		weightGain: 1 / math.Sqrt(float64(in*k*k)),
+		kernel:     int64(k),
+		o:          o,
+	}
+	if !o.NoBias {
+		l.bias = p.param("bias", torch.Zeros([]int64{int64(out)}, torch.Options{}))
+	}
+	return l
+}
+
+// forward runs the layer with its output scaled by gain (NVlabs' forward(x, gain)).
+func (l *Conv2dLayer) forward(x *torch.Tensor, gain float64) (out *torch.Tensor) {
 	ls := enter()
 	defer func() { out = ls.exit(out) }()
-	w := l.w.MulS(l.wGain)
+	w := l.weight.MulS(l.weightGain)
 	var y *torch.Tensor
-	if l.down {
-		// Filter taps (4) minus the factor (2) plus the kernel's reach (k-1), split evenly.
-		pad := (2 + l.k - 1) / 2
-		y = torch.Conv2d(l.f.blur(x, pad), w, l.b, torch.ConvOpts{Stride: [2]int64{2, 2}})
+	if l.o.Down {
+		// The filter's taps (4) minus the factor (2) plus the kernel's reach (k-1), split evenly.
+		p := (2 + l.kernel - 1) / 2
+		y = torch.Conv2d(firFilter(x, l.filter, 1, [4]int64{p, p, p, p}), w, nil, torch.ConvOpts{Stride: [2]int64{2, 2}})
 	} else {
-		y = torch.Conv2d(x, w, l.b, torch.ConvOpts{Padding: [2]int64{l.k / 2, l.k / 2}})
+		y = torch.Conv2d(x, w, nil, torch.ConvOpts{Padding: [2]int64{l.kernel / 2, l.kernel / 2}})
 	}
-	if l.act {
-		return y.LeakyReLU(lreluSlope).MulS(sqrt2 * l.gain)
+	actGain := gain
+	if l.o.LReLU {
+		actGain *= sqrt2
 	}
-	if l.gain != 1 {
-		return y.MulS(l.gain)
-	}
-	return y
-}
-
-// modConv is NVlabs' SynthesisLayer: a 3x3 conv whose weights are modulated per sample by a
-// style from w and demodulated; then noise, bias and leaky ReLU. With up set it first doubles the
-// resolution.
-type modConv struct {
-	affine        *fc
-	w, b          *torch.Tensor
-	noiseStrength *torch.Tensor
-	noiseConst    *torch.Tensor
-	up            bool
-	res           int64
-	f             fir
-}
-
-func newModConv(p prefix, g *torch.Generator, f fir, wDim, in, out, res int, up bool) *modConv {
-	return &modConv{
-		affine:        newFC(p.sub("affine"), g, wDim, in, 1, 1, false),
-		w:             p.param("weight", torch.Randn([]int64{int64(out), int64(in), 3, 3}, g, torch.Options{})),
-		b:             p.param("bias", torch.Zeros([]int64{int64(out)}, torch.Options{})),
-		noiseStrength: p.param("noise_strength", torch.Zeros([]int64{}, torch.Options{})),
-		noiseConst:    p.buf("noise_const", torch.Randn([]int64{int64(res), int64(res)}, g, torch.Options{})),
-		up:            up, res: int64(res), f: f,
-	}
-}
-
-// NoiseMode selects the per-pixel noise of the synthesis layers.
-type NoiseMode int
-
-// Noise modes, as in NVlabs: fresh random noise (training), the fixed per-layer noise buffers
-// (reproducible images), or none.
-const (
-	NoiseRandom NoiseMode = iota
-	NoiseConst
-	NoiseNone
-)
-
-// Rows places a batch inside a larger one: its N samples are rows [Offset, Offset+N) of a batch
-// of Total. Random noise is then drawn for all Total samples (the same draws a single process
-// makes for the whole batch) and the batch's rows are kept, so data-parallel processes each
-// rendering a slice see exactly the noise of one process rendering it all. Total 0: the batch
-// stands alone.
-type Rows struct{ Offset, Total int64 }
-
-func (l *modConv) forward(x, w *torch.Tensor, mode NoiseMode, g *torch.Generator, rows Rows) (res *torch.Tensor) {
-	ls := enter()
-	defer func() { res = ls.exit(res) }()
-	if l.up {
-		x = l.f.up(x)
-	}
-	n, in := x.Size(0), x.Size(1)
-	out := l.w.Size(0)
-	styles := l.affine.forward(w) // [N, in]
-	// Demodulation coefficients without materializing per-sample weights:
-	// sum_{i,k} (w[o,i,k] s[n,i])^2 = (s^2 @ (sum_k w^2)^T)[n,o].
-	d := styles.Square().Matmul(l.w.Square().Sum([]int64{2, 3}, false).Transpose(0, 1)).AddS(1e-8).Rsqrt() // [N, out]
-	// Modulation and demodulation scale the activations around one ordinary conv with the shared
-	// weight (NVlabs' non-fused path, which it also trains with): the same math as a grouped conv
-	// of per-sample weights, but one batched conv is faster here (the training step ~15% so) and is
-	// the layout cuDNN is best at.
-	y := torch.Conv2d(x.Mul(styles.Reshape(n, in, 1, 1)), l.w, nil, torch.ConvOpts{Padding: [2]int64{1, 1}})
-	y = y.Mul(d.Reshape(n, out, 1, 1))
-	switch mode {
-	case NoiseRandom:
-		var noise *torch.Tensor
-		if rows.Total > 0 {
-			noise = torch.Randn([]int64{rows.Total, 1, l.res, l.res}, g, torch.Options{Device: y.Device()}).Narrow(0, rows.Offset, n)
-		} else {
-			noise = torch.Randn([]int64{n, 1, l.res, l.res}, g, torch.Options{Device: y.Device()})
-		}
-		y = y.Add(noise.Mul(l.noiseStrength))
-	case NoiseConst:
-		y = y.Add(l.noiseConst.Mul(l.noiseStrength))
-	}
-	return y.Add(l.b.Reshape(1, out, 1, 1)).LeakyReLU(lreluSlope).MulS(sqrt2)
-}
-
-// toRGB is NVlabs' ToRGBLayer: a modulated 1x1 conv without demodulation, plus bias.
-type toRGB struct {
-	affine *fc
-	w, b   *torch.Tensor
-	wGain  float64
-}
-
-func newToRGB(p prefix, g *torch.Generator, wDim, in, out int) *toRGB {
-	return &toRGB{
-		affine: newFC(p.sub("affine"), g, wDim, in, 1, 1, false),
-		w:      p.param("weight", torch.Randn([]int64{int64(out), int64(in), 1, 1}, g, torch.Options{})),
-		b:      p.param("bias", torch.Zeros([]int64{int64(out)}, torch.Options{})),
-		wGain:  1 / math.Sqrt(float64(in)),
-	}
-}
-
-func (l *toRGB) forward(x, w *torch.Tensor) (res *torch.Tensor) {
-	ls := enter()
-	defer func() { res = ls.exit(res) }()
-	n, in := x.Size(0), x.Size(1)
-	out := l.w.Size(0)
-	styles := l.affine.forward(w).MulS(l.wGain)
-	y := torch.Conv2d(x.Mul(styles.Reshape(n, in, 1, 1)), l.w, nil, torch.ConvOpts{})
-	return y.Add(l.b.Reshape(1, out, 1, 1))
-}
-
-// normalize2ndMoment scales each row of x to unit mean square (pixel norm of z).
-func normalize2ndMoment(x *torch.Tensor) *torch.Tensor {
-	return x.Mul(x.Square().Mean([]int64{1}, true).AddS(1e-8).Rsqrt())
+	return biasAct(y, l.bias, l.o.LReLU, actGain, l.o.Clamp*gain)
 }

@@ -15,8 +15,8 @@ import tomllib
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "model", "testdata"))
-from stylegan2_ref import Critic, Generator  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_ref import Critic, Generator  # noqa: E402
 
 
 def main():
@@ -85,6 +85,7 @@ def main():
         if i >= warmup:
             times.append((time.perf_counter() - t0) * 1000)
     gms = []
+    G.eval()  # NVlabs renders with fused modulated convs in eval mode
     for i in range(warmup + steps):
         t0 = time.perf_counter()
         with torch.no_grad():

@@ -563,6 +563,8 @@ func (c Config) TOML() string {
 	key("channel_max", fmt.Sprintf("Cap on feature maps per layer. Default %d.", dm.ChannelMax), i(m.ChannelMax))
 	key("num_classes", "0 = unconditional, else labels 0..n-1 (set from the data when data.conditional). Default 0.", i(m.NumClasses))
 	key("mbstd_group", fmt.Sprintf("Minibatch-stddev group size in the critic. Default %d.", dm.MbstdGroup), i(m.MbstdGroup))
+	key("critic_mapping_layers", fmt.Sprintf("Layers of the conditional critic's class mapping network (NVlabs' cmap). Default %d.", dm.CriticMappingLayers), i(m.CriticMappingLayers))
+	key("conv_clamp", "Clamp convolution outputs to +-x (NVlabs trains with 256 for float16); 0 = off. Default 0.", f(m.ConvClamp))
 
 	t, dt := c.Train, d.Train
 	section("train", "Losses, optimiser, schedule and outputs.")

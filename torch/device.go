@@ -11,26 +11,27 @@ import (
 	"strings"
 )
 
-// DType is a tensor element type; the values match the shim's SG_* codes.
+// DType is a tensor element type; the values are the shim's SG_* codes.
 type DType int
 
 // Element types.
 const (
-	Float32 DType = iota
-	Float64
-	Int64
-	Uint8
-	Bool
-	Float16
-	BFloat16
-	Int32
+	Float32  DType = C.SG_F32
+	Float64  DType = C.SG_F64
+	Int64    DType = C.SG_I64
+	Uint8    DType = C.SG_U8
+	Bool     DType = C.SG_BOOL
+	Float16  DType = C.SG_F16
+	BFloat16 DType = C.SG_BF16
+	Int32    DType = C.SG_I32
 )
 
-var dtypeNames = [...]string{"float32", "float64", "int64", "uint8", "bool", "float16", "bfloat16", "int32"}
+var dtypeNames = map[DType]string{Float32: "float32", Float64: "float64", Int64: "int64", Uint8: "uint8", Bool: "bool",
+	Float16: "float16", BFloat16: "bfloat16", Int32: "int32"}
 
 func (d DType) String() string {
-	if d >= 0 && int(d) < len(dtypeNames) {
-		return dtypeNames[d]
+	if n, ok := dtypeNames[d]; ok {
+		return n
 	}
 	return fmt.Sprintf("dtype(%d)", int(d))
 }

@@ -170,32 +170,32 @@ func (t *Tensor) Item() float64 {
 
 type unaryOp int
 
+// Op codes come from shim_ops.h, the one list the C++ switch is generated from.
 const (
-	opNeg unaryOp = iota
-	opExp
-	opLog
-	opSqrt
-	opRsqrt
-	opAbs
-	opRelu
-	opSigmoid
-	opTanh
-	opSquare
-	opDetach
-	opClone
-	opContiguous
-	opSign
-	opFloor
-	opRound
-	opSin
-	opCos
-	opLogicalNot
-	opReciprocal
-	opIsFinite
+	opNeg        unaryOp = C.SG_NEG
+	opExp        unaryOp = C.SG_EXP
+	opLog        unaryOp = C.SG_LOG
+	opSqrt       unaryOp = C.SG_SQRT
+	opRsqrt      unaryOp = C.SG_RSQRT
+	opAbs        unaryOp = C.SG_ABS
+	opRelu       unaryOp = C.SG_RELU
+	opSigmoid    unaryOp = C.SG_SIGMOID
+	opTanh       unaryOp = C.SG_TANH
+	opSquare     unaryOp = C.SG_SQUARE
+	opDetach     unaryOp = C.SG_DETACH
+	opClone      unaryOp = C.SG_CLONE
+	opContiguous unaryOp = C.SG_CONTIGUOUS
+	opSign       unaryOp = C.SG_SIGN
+	opFloor      unaryOp = C.SG_FLOOR
+	opRound      unaryOp = C.SG_ROUND
+	opSin        unaryOp = C.SG_SIN
+	opCos        unaryOp = C.SG_COS
+	opLogicalNot unaryOp = C.SG_LOGICAL_NOT
+	opReciprocal unaryOp = C.SG_RECIPROCAL
+	opIsFinite   unaryOp = C.SG_ISFINITE
 )
 
-var unaryNames = [...]string{"neg", "exp", "log", "sqrt", "rsqrt", "abs", "relu", "sigmoid", "tanh", "square",
-	"detach", "clone", "contiguous", "sign", "floor", "round", "sin", "cos", "logical_not", "reciprocal", "isfinite"}
+var unaryNames = opNames(C.SG_KIND_UNARY, C.SG_UNARY_COUNT)
 
 func (t *Tensor) unary(op unaryOp) *Tensor {
 	var out C.sg_tensor
@@ -228,22 +228,22 @@ func (t *Tensor) IsFinite() *Tensor   { return t.unary(opIsFinite) }
 type binaryOp int
 
 const (
-	opAdd binaryOp = iota
-	opSub
-	opMul
-	opDiv
-	opPow
-	opMatmul
-	opMaximum
-	opMinimum
-	opEq
-	opGt
-	opLt
-	opGe
-	opLe
+	opAdd     binaryOp = C.SG_ADD
+	opSub     binaryOp = C.SG_SUB
+	opMul     binaryOp = C.SG_MUL
+	opDiv     binaryOp = C.SG_DIV
+	opPow     binaryOp = C.SG_POW
+	opMatmul  binaryOp = C.SG_MATMUL
+	opMaximum binaryOp = C.SG_MAXIMUM
+	opMinimum binaryOp = C.SG_MINIMUM
+	opEq      binaryOp = C.SG_EQ
+	opGt      binaryOp = C.SG_GT
+	opLt      binaryOp = C.SG_LT
+	opGe      binaryOp = C.SG_GE
+	opLe      binaryOp = C.SG_LE
 )
 
-var binaryNames = [...]string{"add", "sub", "mul", "div", "pow", "matmul", "maximum", "minimum", "eq", "gt", "lt", "ge", "le"}
+var binaryNames = opNames(C.SG_KIND_BINARY, C.SG_BINARY_COUNT)
 
 func (t *Tensor) binary(op binaryOp, o *Tensor) *Tensor {
 	var out C.sg_tensor
@@ -269,25 +269,25 @@ func (t *Tensor) Le(o *Tensor) *Tensor      { return t.binary(opLe, o) }
 type scalarOp int
 
 const (
-	opAddS scalarOp = iota
-	opSubS
-	opMulS
-	opDivS
-	opPowS
-	opRSubS
-	opGtS
-	opLtS
-	opGeS
-	opLeS
-	opEqS
-	opRDivS
+	opAddS  scalarOp = C.SG_ADD_S
+	opSubS  scalarOp = C.SG_SUB_S
+	opMulS  scalarOp = C.SG_MUL_S
+	opDivS  scalarOp = C.SG_DIV_S
+	opPowS  scalarOp = C.SG_POW_S
+	opRSubS scalarOp = C.SG_RSUB_S
+	opGtS   scalarOp = C.SG_GT_S
+	opLtS   scalarOp = C.SG_LT_S
+	opGeS   scalarOp = C.SG_GE_S
+	opLeS   scalarOp = C.SG_LE_S
+	opEqS   scalarOp = C.SG_EQ_S
+	opRDivS scalarOp = C.SG_RDIV_S
 )
 
-var scalarNames = [...]string{"add", "sub", "mul", "div", "pow", "rsub", "gt", "lt", "ge", "le", "eq", "rdiv"}
+var scalarNames = opNames(C.SG_KIND_SCALAR, C.SG_SCALAR_COUNT)
 
 func (t *Tensor) scalar(op scalarOp, s float64) *Tensor {
 	var out C.sg_tensor
-	must(scalarNames[op]+" scalar", C.sg_scalar(C.int(op), t.handle(), C.double(s), &out), t)
+	must(scalarNames[op], C.sg_scalar(C.int(op), t.handle(), C.double(s), &out), t)
 	return wrap(out)
 }
 
@@ -307,50 +307,63 @@ func (t *Tensor) RDivS(s float64) *Tensor { return t.scalar(opRDivS, s) }
 
 // ---- in place (no autograd history is wanted on these: use on leaves under NoGrad) ----
 
-func (t *Tensor) inplace(op int, name string, o *Tensor, s float64) {
-	must(name, C.sg_inplace(C.int(op), t.handle(), handleOrNil(o), C.double(s)), t, o)
+type inplaceOp int
+
+var inplaceNames = opNames(C.SG_KIND_INPLACE, C.SG_INPLACE_COUNT)
+
+func (t *Tensor) inplace(op inplaceOp, o *Tensor, s float64) {
+	must(inplaceNames[op], C.sg_inplace(C.int(op), t.handle(), handleOrNil(o), C.double(s)), t, o)
+}
+
+// opNames reads the names of a family of ops from the shim, once.
+func opNames(kind C.int, n C.int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = C.GoString(C.sg_op_name(kind, C.int(i)))
+	}
+	return names
 }
 
 // CopyFrom copies src's values into t (broadcasting, converting dtype and device).
-func (t *Tensor) CopyFrom(src *Tensor) { t.inplace(0, "copy_", src, 0) }
+func (t *Tensor) CopyFrom(src *Tensor) { t.inplace(C.SG_COPY_, src, 0) }
 
 // AddInPlace does t += alpha*o.
-func (t *Tensor) AddInPlace(o *Tensor, alpha float64) { t.inplace(1, "add_", o, alpha) }
+func (t *Tensor) AddInPlace(o *Tensor, alpha float64) { t.inplace(C.SG_ADD_, o, alpha) }
 
 // MulSInPlace does t *= s.
-func (t *Tensor) MulSInPlace(s float64) { t.inplace(2, "mul_", nil, s) }
+func (t *Tensor) MulSInPlace(s float64) { t.inplace(C.SG_MUL_S_, nil, s) }
 
 // Fill sets every element to s.
-func (t *Tensor) Fill(s float64) { t.inplace(3, "fill_", nil, s) }
+func (t *Tensor) Fill(s float64) { t.inplace(C.SG_FILL_, nil, s) }
 
 // Zero sets every element to 0.
-func (t *Tensor) Zero() { t.inplace(4, "zero_", nil, 0) }
+func (t *Tensor) Zero() { t.inplace(C.SG_ZERO_, nil, 0) }
 
 // MulInPlace does t *= o.
-func (t *Tensor) MulInPlace(o *Tensor) { t.inplace(5, "mul_", o, 0) }
+func (t *Tensor) MulInPlace(o *Tensor) { t.inplace(C.SG_MUL_, o, 0) }
 
 // LerpInPlace does t += w*(o - t).
-func (t *Tensor) LerpInPlace(o *Tensor, w float64) { t.inplace(6, "lerp_", o, w) }
+func (t *Tensor) LerpInPlace(o *Tensor, w float64) { t.inplace(C.SG_LERP_, o, w) }
 
 // AddSInPlace does t += s.
-func (t *Tensor) AddSInPlace(s float64) { t.inplace(7, "add_", nil, s) }
+func (t *Tensor) AddSInPlace(s float64) { t.inplace(C.SG_ADD_S_, nil, s) }
 
 // ---- reductions ----
 
 type reduceOp int
 
 const (
-	opSum reduceOp = iota
-	opMean
-	opVarUnbiased
-	opVarBiased
-	opStdUnbiased
-	opStdBiased
-	opAmax
-	opAmin
+	opSum         reduceOp = C.SG_SUM
+	opMean        reduceOp = C.SG_MEAN
+	opVarUnbiased reduceOp = C.SG_VAR_UNBIASED
+	opVarBiased   reduceOp = C.SG_VAR_BIASED
+	opStdUnbiased reduceOp = C.SG_STD_UNBIASED
+	opStdBiased   reduceOp = C.SG_STD_BIASED
+	opAmax        reduceOp = C.SG_AMAX
+	opAmin        reduceOp = C.SG_AMIN
 )
 
-var reduceNames = [...]string{"sum", "mean", "var", "var", "std", "std", "amax", "amin"}
+var reduceNames = opNames(C.SG_KIND_REDUCE, C.SG_REDUCE_COUNT)
 
 func (t *Tensor) reduce(op reduceOp, dims []int64, keep bool) *Tensor {
 	var out C.sg_tensor

@@ -312,7 +312,7 @@ func TestEighMatchesPyTorch(t *testing.T) {
 func TestLoadRejectsGarbage(t *testing.T) {
 	dir := t.TempDir()
 	p := dir + "/bad.pt"
-	if err := WriteFileAtomic(p, []byte("this is not a checkpoint")); err != nil {
+	if err := os.WriteFile(p, []byte("this is not a checkpoint"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err := LoadArchive(p)
@@ -415,5 +415,23 @@ func TestThreadsDefaultToAllCores(t *testing.T) {
 	}
 	if n := NumThreads(); n != runtime.NumCPU() {
 		t.Fatalf("libtorch uses %d intra-op threads, want all %d cores", n, runtime.NumCPU())
+	}
+}
+
+// TestOpCodesComeFromOneList: the op codes and names are read from shim_ops.h (the list the C++
+// switch is generated from), so every code the Go side uses has an implementation and a name.
+func TestOpCodesComeFromOneList(t *testing.T) {
+	for name, names := range map[string][]string{"unary": unaryNames, "binary": binaryNames, "scalar": scalarNames, "in-place": inplaceNames, "reduce": reduceNames} {
+		if len(names) == 0 {
+			t.Errorf("%s: no ops", name)
+		}
+		for i, n := range names {
+			if n == "" || n == "unknown op" {
+				t.Errorf("%s op %d has no name", name, i)
+			}
+		}
+	}
+	if unaryNames[opIsFinite] != "isfinite" || binaryNames[opMatmul] != "matmul" || scalarNames[opRDivS] != "rdiv scalar" || reduceNames[opAmin] != "amin" {
+		t.Error("Go op constants and shim names disagree")
 	}
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shim_ops.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -18,7 +20,7 @@ typedef struct sg_tensor_s* sg_tensor;
 typedef struct sg_gen_s* sg_gen;
 typedef char* sg_err;
 
-// Dtypes (kept in sync with dtype.go).
+// Dtypes (Go's DType constants in device.go take their values from these).
 enum { SG_F32 = 0, SG_F64 = 1, SG_I64 = 2, SG_U8 = 3, SG_BOOL = 4, SG_F16 = 5, SG_BF16 = 6, SG_I32 = 7 };
 
 void sg_free_err(sg_err e);
@@ -49,7 +51,8 @@ sg_err sg_item(sg_tensor t, double* out);
 // Eigen-decomposition of a symmetric matrix (torch.linalg.eigh): ascending values, vectors as columns.
 sg_err sg_eigh(sg_tensor a, sg_tensor* vals, sg_tensor* vecs);
 
-// ---- element-wise and generic ops (op codes in ops.go) ----
+// ---- element-wise and generic ops (op codes: shim_ops.h) ----
+const char* sg_op_name(int kind, int op);  // the op's name for error messages
 sg_err sg_unary(int op, sg_tensor a, sg_tensor* out);
 sg_err sg_binary(int op, sg_tensor a, sg_tensor b, sg_tensor* out);
 sg_err sg_scalar(int op, sg_tensor a, double s, sg_tensor* out);

@@ -127,27 +127,10 @@ sg_err sg_unary(int op, sg_tensor a, sg_tensor* out) {
   const at::Tensor& x = T(a);
   at::Tensor r;
   switch (op) {
-    case 0: r = at::neg(x); break;
-    case 1: r = at::exp(x); break;
-    case 2: r = at::log(x); break;
-    case 3: r = at::sqrt(x); break;
-    case 4: r = at::rsqrt(x); break;
-    case 5: r = at::abs(x); break;
-    case 6: r = at::relu(x); break;
-    case 7: r = at::sigmoid(x); break;
-    case 8: r = at::tanh(x); break;
-    case 9: r = at::square(x); break;
-    case 10: r = x.detach(); break;
-    case 11: r = x.clone(); break;
-    case 12: r = x.contiguous(); break;
-    case 13: r = at::sign(x); break;
-    case 14: r = at::floor(x); break;
-    case 15: r = at::round(x); break;
-    case 16: r = at::sin(x); break;
-    case 17: r = at::cos(x); break;
-    case 18: r = at::logical_not(x); break;
-    case 19: r = at::reciprocal(x); break;
-    case 20: r = at::isfinite(x); break;
+#define SG_OP_CASE(code, name, expr) \
+  case SG_##code: r = expr; break;
+    SG_UNARY_OPS(SG_OP_CASE)
+#undef SG_OP_CASE
     default: throw std::invalid_argument("unknown unary op " + std::to_string(op));
   }
   *out = wrap(std::move(r));
@@ -160,19 +143,10 @@ sg_err sg_binary(int op, sg_tensor a, sg_tensor b, sg_tensor* out) {
   const at::Tensor& y = T(b);
   at::Tensor r;
   switch (op) {
-    case 0: r = at::add(x, y); break;
-    case 1: r = at::sub(x, y); break;
-    case 2: r = at::mul(x, y); break;
-    case 3: r = at::div(x, y); break;
-    case 4: r = at::pow(x, y); break;
-    case 5: r = at::matmul(x, y); break;
-    case 6: r = at::maximum(x, y); break;
-    case 7: r = at::minimum(x, y); break;
-    case 8: r = at::eq(x, y); break;
-    case 9: r = at::gt(x, y); break;
-    case 10: r = at::lt(x, y); break;
-    case 11: r = at::ge(x, y); break;
-    case 12: r = at::le(x, y); break;
+#define SG_OP_CASE(code, name, expr) \
+  case SG_##code: r = expr; break;
+    SG_BINARY_OPS(SG_OP_CASE)
+#undef SG_OP_CASE
     default: throw std::invalid_argument("unknown binary op " + std::to_string(op));
   }
   *out = wrap(std::move(r));
@@ -184,18 +158,10 @@ sg_err sg_scalar(int op, sg_tensor a, double s, sg_tensor* out) {
   const at::Tensor& x = T(a);
   at::Tensor r;
   switch (op) {
-    case 0: r = at::add(x, s); break;
-    case 1: r = at::sub(x, s); break;
-    case 2: r = at::mul(x, s); break;
-    case 3: r = at::div(x, s); break;
-    case 4: r = at::pow(x, s); break;
-    case 5: r = at::rsub(x, s); break;
-    case 6: r = at::gt(x, s); break;
-    case 7: r = at::lt(x, s); break;
-    case 8: r = at::ge(x, s); break;
-    case 9: r = at::le(x, s); break;
-    case 10: r = at::eq(x, s); break;
-    case 11: r = at::mul(at::reciprocal(x), s); break;
+#define SG_OP_CASE(code, name, expr) \
+  case SG_##code: r = expr; break;
+    SG_SCALAR_OPS(SG_OP_CASE)
+#undef SG_OP_CASE
     default: throw std::invalid_argument("unknown scalar op " + std::to_string(op));
   }
   *out = wrap(std::move(r));
@@ -205,15 +171,13 @@ sg_err sg_scalar(int op, sg_tensor a, double s, sg_tensor* out) {
 sg_err sg_inplace(int op, sg_tensor a, sg_tensor b, double s) {
   SG_TRY
   at::Tensor x = T(a);
+  // The second operand, for the ops that take one (Go passes it for exactly those).
+  at::Tensor y = b != nullptr ? T(b) : at::Tensor();
   switch (op) {
-    case 0: x.copy_(T(b)); break;
-    case 1: x.add_(T(b), s); break;
-    case 2: x.mul_(s); break;
-    case 3: x.fill_(s); break;
-    case 4: x.zero_(); break;
-    case 5: x.mul_(T(b)); break;
-    case 6: x.lerp_(T(b), s); break;
-    case 7: x.add_(s); break;
+#define SG_OP_CASE(code, name, expr) \
+  case SG_##code: expr; break;
+    SG_INPLACE_OPS(SG_OP_CASE)
+#undef SG_OP_CASE
     default: throw std::invalid_argument("unknown in-place op " + std::to_string(op));
   }
   SG_END
@@ -233,14 +197,10 @@ sg_err sg_reduce(int op, sg_tensor a, const int64_t* dims, int nd, int keepdim, 
   at::IntArrayRef d(all);
   at::Tensor r;
   switch (op) {
-    case 0: r = at::sum(x, d, kd); break;
-    case 1: r = at::mean(x, d, kd); break;
-    case 2: r = at::var(x, d, /*unbiased=*/true, kd); break;
-    case 3: r = at::var(x, d, /*unbiased=*/false, kd); break;
-    case 4: r = at::std(x, d, /*unbiased=*/true, kd); break;
-    case 5: r = at::std(x, d, /*unbiased=*/false, kd); break;
-    case 6: r = at::amax(x, d, kd); break;
-    case 7: r = at::amin(x, d, kd); break;
+#define SG_OP_CASE(code, name, expr) \
+  case SG_##code: r = expr; break;
+    SG_REDUCE_OPS(SG_OP_CASE)
+#undef SG_OP_CASE
     default: throw std::invalid_argument("unknown reduction " + std::to_string(op));
   }
   *out = wrap(std::move(r));
@@ -360,4 +320,30 @@ sg_err sg_cat(const sg_tensor* ts, int n, int64_t dim, int stack, sg_tensor* out
   SG_END
 }
 
+const char* sg_op_name(int kind, int op) {
+#define SG_OP_NAME(code, name, expr) \
+  case SG_##code:                    \
+    return name;
+  switch (kind) {
+    case SG_KIND_UNARY:
+      switch (op) { SG_UNARY_OPS(SG_OP_NAME) }
+      break;
+    case SG_KIND_BINARY:
+      switch (op) { SG_BINARY_OPS(SG_OP_NAME) }
+      break;
+    case SG_KIND_SCALAR:
+      switch (op) { SG_SCALAR_OPS(SG_OP_NAME) }
+      break;
+    case SG_KIND_INPLACE:
+      switch (op) { SG_INPLACE_OPS(SG_OP_NAME) }
+      break;
+    case SG_KIND_REDUCE:
+      switch (op) { SG_REDUCE_OPS(SG_OP_NAME) }
+      break;
+  }
+#undef SG_OP_NAME
+  return "unknown op";
+}
+
 }  // extern "C"
+

@@ -13,7 +13,7 @@ import (
 	"text/tabwriter"
 
 	"sgan/figure"
-	"sgan/torch"
+	"sgan/internal/safefile"
 )
 
 // WriteJSON writes the report as indented JSON (eval.json) atomically.
@@ -22,7 +22,7 @@ func (r *Report) WriteJSON(path string) error {
 	if err != nil {
 		return err
 	}
-	return torch.WriteFileAtomic(path, append(b, '\n'))
+	return safefile.Write(path, append(b, '\n'))
 }
 
 // MarshalJSON writes a NaN or Inf (a number that cannot be computed, e.g. nn_ratio when test

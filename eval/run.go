@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"sgan/data"
+	"sgan/run"
 	"sgan/torch"
-	"sgan/train"
 )
 
 // Options configure Run; zero fields take the defaults noted.
@@ -152,14 +152,14 @@ func Run(opt Options) (*Report, error) {
 	}
 	paths := make([]string, len(opt.Checkpoints))
 	for i, c := range opt.Checkpoints {
-		p, err := train.ResolveCheckpoint(c)
+		p, err := run.ResolveCheckpoint(c)
 		if err != nil {
 			return nil, err
 		}
 		paths[i] = p
 	}
 	// The real data at the first checkpoint's resolution.
-	G, cfg, _, err := train.LoadGenerator(paths[0], torch.CPU)
+	G, cfg, _, err := run.LoadGenerator(paths[0], torch.CPU)
 	if err != nil {
 		return nil, err
 	}
@@ -367,9 +367,15 @@ func (rd *realData) score(imgs Images, feats *Features, opt Options) (Result, er
 }
 
 func evalCheckpoint(path, name string, rd *realData, opt Options) (Result, error) {
-	G, cfg, classes, err := train.LoadGenerator(path, opt.Device)
+	ck, err := run.LoadCheckpoint(path)
 	if err != nil {
 		return Result{}, err
+	}
+	cfg, classes, epoch := ck.Config, ck.Classes, ck.Epoch
+	G, err := ck.Sampler(opt.Device)
+	ck.Free()
+	if err != nil {
+		return Result{}, fmt.Errorf("eval: %s: %w", path, err)
 	}
 	defer G.Free()
 	if cfg.Model.Resolution != rd.res || cfg.Model.Channels != rd.ch {
@@ -395,11 +401,7 @@ func evalCheckpoint(path, name string, rd *realData, opt Options) (Result, error
 	if err != nil {
 		return r, fmt.Errorf("eval: %s: %w", path, err)
 	}
-	r.Name, r.Checkpoint, r.Psi = name, path, opt.Psi
-	if a, err := train.LoadCheckpoint(path); err == nil {
-		r.Epoch = int(a.Ints["epoch"])
-		a.Free()
-	}
+	r.Name, r.Checkpoint, r.Psi, r.Epoch = name, path, opt.Psi, epoch
 	if gen.Labels != nil && len(rd.classes) >= 2 && !opt.NoUtility {
 		fmt.Fprintf(opt.Log, "eval:   utility (train on synthetic, test on real)\n")
 		var base *Net

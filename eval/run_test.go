@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"sgan/run"
 	"sgan/torch"
 	"sgan/train"
 )
@@ -16,14 +17,14 @@ import (
 // tinyCheckpoint trains the tiny preset for one epoch on the demo data (about 10 s).
 func tinyCheckpoint(t *testing.T) string {
 	t.Helper()
-	cfg, err := train.Preset("tiny")
+	cfg, err := run.Preset("tiny")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Run.Dir = t.TempDir()
 	cfg.Run.Quiet = true
 	cfg.Train.Epochs = 1
-	cfg.Train.Schedule = []train.Phase{{Epochs: 1, LR: 1e-3}}
+	cfg.Train.Schedule = []run.Phase{{Epochs: 1, LR: 1e-3}}
 	cfg.Train.SampleEpochs = nil
 	cfg.Train.BatchSize = 16
 	tr, err := train.Open(cfg, "")

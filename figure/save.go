@@ -1,8 +1,6 @@
 package figure
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -11,8 +9,7 @@ import (
 	"image/gif"
 	"image/png"
 	"io"
-	"os"
-	"path/filepath"
+	"sgan/internal/safefile"
 )
 
 // SavePNG writes img to path as a PNG, atomically (temporary file in the
@@ -22,7 +19,7 @@ func SavePNG(path string, img image.Image) error {
 	if img == nil {
 		return fmt.Errorf("figure: save %s: nil image", path)
 	}
-	return writeAtomic(path, func(w io.Writer) error {
+	return save(path, func(w io.Writer) error {
 		return png.Encode(w, img)
 	})
 }
@@ -78,68 +75,15 @@ func SaveGIF(path string, frames []image.Image, delay int) error {
 		g.Config.Width = max(g.Config.Width, p.Rect.Dx())
 		g.Config.Height = max(g.Config.Height, p.Rect.Dy())
 	}
-	return writeAtomic(path, func(w io.Writer) error {
+	return save(path, func(w io.Writer) error {
 		return gif.EncodeAll(w, g)
 	})
 }
 
-// writeAtomic writes path through encode via a temporary file in the same
-// folder that is synced and renamed over path; the folder is created if
-// needed and synced after the rename. On failure the temporary file is
-// removed. Errors name the path.
-func writeAtomic(path string, encode func(io.Writer) error) (err error) {
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("figure: save %s: %w", path, err)
-		}
-	}()
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := bufio.NewWriter(f)
-	if err := encode(bw); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir fsyncs a folder so that a rename in it is durable. Systems that
-// cannot sync a folder are not an error.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) && !errors.Is(err, errors.ErrUnsupported) {
-		return err
+// save writes path atomically through encode (safefile); errors name the path.
+func save(path string, encode func(io.Writer) error) error {
+	if err := safefile.WriteWith(path, encode); err != nil {
+		return fmt.Errorf("figure: %w", err)
 	}
 	return nil
 }

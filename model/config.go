@@ -2,59 +2,52 @@ package model
 
 import (
 	"fmt"
-	"math"
 	"math/bits"
+
+	"sgan/internal/knobs"
 )
 
-// Config describes the generator, mapping network and critic. The defaults (DefaultConfig) are
-// the reference recipe: 64x64, z = w = 512, 8 mapping layers, StyleGAN2 widths.
+// Config describes the generator, mapping network and critic. Each key is declared once, here:
+// its TOML name, default (the reference recipe: 64x64, z = w = 512, 8 mapping layers, NVlabs'
+// widths), range and meaning; defaults, checks and `sgan config init` come from these tags
+// (package knobs). The bounds are far above anything that fits in memory, so a hostile
+// checkpoint's stored config cannot ask for absurd allocations.
 type Config struct {
-	Resolution    int     `toml:"resolution"`     // output side in pixels, a power of two >= 8 (default 64)
-	Channels      int     `toml:"channels"`       // image channels: 1 for MRI, 3 for RGB (default 1)
-	ZDim          int     `toml:"z_dim"`          // latent z size (default 512)
-	WDim          int     `toml:"w_dim"`          // intermediate latent w size (default 512)
-	MappingLayers int     `toml:"mapping_layers"` // fully connected layers in the mapping network (default 8)
-	MappingLRMul  float64 `toml:"mapping_lr_mul"` // equalized-LR multiplier of mapping layers (default 0.01)
-	ChannelBase   int     `toml:"channel_base"`   // feature maps at resolution r are min(base/r, max) (default 32768: 512 maps at 64x64)
-	ChannelMax    int     `toml:"channel_max"`    // cap on feature maps per layer (default 512)
-	NumClasses    int     `toml:"num_classes"`    // 0: unconditional; else labels 0..n-1 (set from the data)
-	MbstdGroup    int     `toml:"mbstd_group"`    // minibatch-stddev group size in the critic (default 4)
-	// Conditional critics map the class through their own mapping network (NVlabs: 8 layers).
-	CriticMappingLayers int     `toml:"critic_mapping_layers"` // (default 8)
-	ConvClamp           float64 `toml:"conv_clamp"`            // clamp conv outputs to +-x, 0 = off (NVlabs trains with 256; default 0)
+	Resolution          int     `toml:"resolution" default:"64" min:"8" max:"1024" rangedoc:"A power of two from 8 to 1024." doc:"Image side in pixels."`
+	Channels            int     `toml:"channels" default:"1" min:"1" max:"3" rangedoc:"1 or 3." doc:"Image channels: 1 (grayscale MRI) or 3 (RGB)."`
+	ZDim                int     `toml:"z_dim" default:"512" min:"1" max:"4096" doc:"Size of the latent z."`
+	WDim                int     `toml:"w_dim" default:"512" min:"1" max:"4096" doc:"Size of the intermediate latent w."`
+	MappingLayers       int     `toml:"mapping_layers" default:"8" min:"1" max:"32" doc:"Fully connected layers of the mapping network."`
+	MappingLRMul        float64 `toml:"mapping_lr_mul" default:"0.01" gt:"0" max:"10" doc:"Learning-rate multiplier of the mapping networks' layers."`
+	ChannelBase         int     `toml:"channel_base" default:"32768" min:"1" max:"1048576" doc:"Feature maps at resolution r are min(channel_base / r, channel_max)."`
+	ChannelMax          int     `toml:"channel_max" default:"512" min:"1" max:"4096" doc:"Cap on feature maps per layer."`
+	NumClasses          int     `toml:"num_classes" default:"0" min:"0" max:"10000" doc:"0 = unconditional, else labels 0..n-1 (set from the data when data.conditional)."`
+	MbstdGroup          int     `toml:"mbstd_group" default:"4" min:"1" max:"1024" doc:"Minibatch-stddev group size in the critic."`
+	CriticMappingLayers int     `toml:"critic_mapping_layers" default:"8" min:"1" max:"32" doc:"Layers of a conditional critic's class mapping network (NVlabs' cmap)."`
+	ConvClamp           float64 `toml:"conv_clamp" default:"0.0" min:"0" max:"1e6" doc:"Clamp convolution outputs to +-x (NVlabs trains with 256 for float16); 0 = off."`
 }
 
 // DefaultConfig is the reference recipe's network.
 func DefaultConfig() Config {
-	return Config{Resolution: 64, Channels: 1, ZDim: 512, WDim: 512, MappingLayers: 8, MappingLRMul: 0.01,
-		ChannelBase: 32768, ChannelMax: 512, MbstdGroup: 4, CriticMappingLayers: 8}
+	var c Config
+	if err := knobs.Fill(&c); err != nil {
+		panic(err)
+	}
+	return c
 }
 
 // Validate reports the first impossible value, naming its config key.
 func (c Config) Validate() error {
+	if err := knobs.Check(c, "model"); err != nil {
+		return err
+	}
 	switch {
-	case c.Resolution < 8 || bits.OnesCount(uint(c.Resolution)) != 1:
-		return fmt.Errorf("model.resolution = %d: must be a power of two, at least 8 (e.g. 64)", c.Resolution)
-	case c.Channels != 1 && c.Channels != 3:
+	case bits.OnesCount(uint(c.Resolution)) != 1:
+		return fmt.Errorf("model.resolution = %d: must be a power of two from 8 to 1024 (e.g. 64)", c.Resolution)
+	case c.Channels == 2:
 		return fmt.Errorf("model.channels = %d: must be 1 (grayscale) or 3 (RGB)", c.Channels)
-	case c.ZDim < 1:
-		return fmt.Errorf("model.z_dim = %d: must be positive", c.ZDim)
-	case c.WDim < 1:
-		return fmt.Errorf("model.w_dim = %d: must be positive", c.WDim)
-	case c.MappingLayers < 1:
-		return fmt.Errorf("model.mapping_layers = %d: must be at least 1", c.MappingLayers)
-	case c.MappingLRMul <= 0:
-		return fmt.Errorf("model.mapping_lr_mul = %g: must be positive", c.MappingLRMul)
-	case c.ChannelBase < 1 || c.ChannelMax < 1:
-		return fmt.Errorf("model.channel_base = %d, model.channel_max = %d: must be positive", c.ChannelBase, c.ChannelMax)
-	case c.NumClasses < 0:
-		return fmt.Errorf("model.num_classes = %d: must be 0 (unconditional) or more", c.NumClasses)
-	case c.MbstdGroup < 1:
-		return fmt.Errorf("model.mbstd_group = %d: must be at least 1", c.MbstdGroup)
-	case c.CriticMappingLayers < 1:
-		return fmt.Errorf("model.critic_mapping_layers = %d: must be at least 1", c.CriticMappingLayers)
-	case !(c.ConvClamp >= 0) || math.IsInf(c.ConvClamp, 1):
-		return fmt.Errorf("model.conv_clamp = %g: must be 0 (off) or a positive number", c.ConvClamp)
+	case c.ChannelBase < c.Resolution:
+		return fmt.Errorf("model.channel_base = %d: gives no feature maps at %dx%d; must be at least model.resolution", c.ChannelBase, c.Resolution, c.Resolution)
 	}
 	return nil
 }

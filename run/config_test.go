@@ -1,10 +1,11 @@
-package train
+package run
 
 import (
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sgan/internal/knobs"
 	"strings"
 	"testing"
 
@@ -213,7 +214,6 @@ func TestConfigValidate(t *testing.T) {
 		{"cuda:3", func(c *Config) { c.Run.Device = "cuda:3" }, ""},
 		{"device", func(c *Config) { c.Run.Device = "gpu" }, "run.device"},
 		{"device cuda:", func(c *Config) { c.Run.Device = "cuda:" }, "run.device"},
-		{"root", func(c *Config) { c.Data.Root = "/no/such/dir/x" }, `data.root = "/no/such/dir/x": no such folder`},
 		{"resolution", func(c *Config) { c.Model.Resolution = 48 }, "model.resolution"},
 		{"batch", func(c *Config) { c.Train.BatchSize = 0 }, "train.batch_size"},
 		{"epochs sum", func(c *Config) { c.Train.Epochs = 100 }, "train.epochs = 100: must equal the sum of train.schedule epochs (150)"},
@@ -235,6 +235,22 @@ func TestConfigValidate(t *testing.T) {
 		{"workers", func(c *Config) { c.Data.Workers = -1 }, "data.workers"},
 		{"rotate", func(c *Config) { c.Data.RotateDeg = 90 }, "data.rotate_deg"},
 		{"log every", func(c *Config) { c.Train.LogEvery = 0 }, "train.log_every"},
+		// Absurd values a hostile or mistyped config could carry: refused before anything is built.
+		{"lr huge", func(c *Config) { c.Train.Schedule[0].LR = 1e30 }, "train.schedule[0].lr = 1e+30: must be at most 10"},
+		{"lr inf", func(c *Config) { c.Train.Schedule[0].LR = math.Inf(1) }, "train.schedule[0].lr = +Inf: must be a finite number"},
+		{"rotate nan", func(c *Config) { c.Data.RotateDeg = math.NaN() }, "data.rotate_deg = NaN: must be a finite number"},
+		{"mapping lr inf", func(c *Config) { c.Model.MappingLRMul = math.Inf(1) }, "model.mapping_lr_mul"},
+		{"ema nan", func(c *Config) { c.Train.EMAKimg = math.NaN() }, "train.ema_kimg"},
+		{"z_dim 2^40", func(c *Config) { c.Model.ZDim = 1 << 40 }, "model.z_dim = 1099511627776: must be at most 4096"},
+		{"width 2^40", func(c *Config) { c.Model.ChannelMax = 1 << 40 }, "model.channel_max"},
+		{"base 2^40", func(c *Config) { c.Model.ChannelBase = 1 << 40 }, "model.channel_base"},
+		{"resolution 2^20", func(c *Config) { c.Model.Resolution = 1 << 20 }, "model.resolution = 1048576: must be at most 1024"},
+		{"threads", func(c *Config) { c.Run.Threads = 1 << 30 }, "run.threads"},
+		{"grid", func(c *Config) { c.Train.SampleGrid = 100000 }, "train.sample_grid"},
+		{"batch huge", func(c *Config) { c.Train.BatchSize = 1 << 40 }, "train.batch_size"},
+		{"no feature maps", func(c *Config) { c.Model.ChannelBase = 32 }, "model.channel_base = 32: gives no feature maps"},
+		{"diffaug", func(c *Config) { c.Train.DiffAug = "translation,zoom" }, `train.diffaug = "translation,zoom": unknown transform "zoom"`},
+		{"empty dir", func(c *Config) { c.Run.Dir = "" }, "run.dir"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,10 +267,49 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestConfigCheckData(t *testing.T) {
 	c := DefaultConfig()
 	c.Data.Root = t.TempDir()
-	if err := c.Validate(); err != nil {
+	if err := c.CheckData(); err != nil {
 		t.Errorf("existing root: %v", err)
+	}
+	c.Data.Root = "/no/such/dir/x"
+	if err := c.CheckData(); err == nil || err.Error() != `data.root = "/no/such/dir/x": no such folder` {
+		t.Errorf("missing root: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(file, nil, 0o644)
+	c.Data.Root = file
+	if err := c.CheckData(); err == nil || !strings.Contains(err.Error(), "not a folder") {
+		t.Errorf("file root: %v", err)
+	}
+}
+
+// TestConfigKeysDeclaredOnce: every key has a doc, and config init's comment above it states
+// its default as the declaration gives it.
+func TestConfigKeysDeclaredOnce(t *testing.T) {
+	text := DefaultConfig().TOML()
+	lines := strings.Split(text, "\n")
+	for _, k := range knobs.Keys(Config{}) {
+		key := k[strings.LastIndex(k, ".")+1:]
+		found := false
+		for i, l := range lines {
+			if strings.HasPrefix(l, key+" = ") && i > 0 && strings.Contains(lines[i-1], "Default ") {
+				found = true
+				doc := strings.TrimPrefix(lines[i-1], "# ")
+				if len(doc) < len("Default x.")+5 {
+					t.Errorf("%s: no doc (%q)", k, doc)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no commented line in config init's output", k)
+		}
+	}
+	if !strings.Contains(text, "# Images per step (global, over all data-parallel processes). Range 1 to 65536. Default 64.") {
+		t.Errorf("batch_size line not derived from its declaration:\n%s", text)
 	}
 }
 
@@ -303,5 +358,31 @@ func TestConfigSetBadArray(t *testing.T) {
 	err := c.Set("train.schedule=[{epochs=1,lr=x}]")
 	if err == nil || strings.Contains(err.Error(), "got string") {
 		t.Errorf("error = %v, want the TOML syntax error", err)
+	}
+}
+
+func TestParseDiffAug(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    DiffAugPolicy
+		wantErr bool
+	}{
+		{"", DiffAugPolicy{}, false},
+		{"translation", DiffAugPolicy{Translation: true}, false},
+		{"translation,cutout", DiffAugPolicy{Translation: true, Cutout: true}, false},
+		{" color , cutout ", DiffAugPolicy{Color: true, Cutout: true}, false},
+		{"translation,,color", DiffAugPolicy{Translation: true, Color: true}, false},
+		{"rotate", DiffAugPolicy{}, true},
+		{"Translation", DiffAugPolicy{}, true},
+	} {
+		got, err := ParseDiffAug(tc.in)
+		if (err != nil) != tc.wantErr || (err == nil && got != tc.want) {
+			t.Errorf("ParseDiffAug(%q) = %+v, %v; want %+v, error %v", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Train.DiffAug = "translation,flip"
+	if err := cfg.Validate(); err == nil {
+		t.Error("train.diffaug with an unknown transform validated")
 	}
 }

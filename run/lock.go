@@ -1,4 +1,4 @@
-package train
+package run
 
 import (
 	"fmt"
@@ -9,15 +9,16 @@ import (
 	"syscall"
 )
 
-// lockRunDir takes an exclusive lock on RUN/.lock for the whole run. A second `sgan train` on the
+// Lock takes an exclusive lock on RUN/.lock for the whole run. A second `sgan train` on the
 // same folder would rewrite its loss log and race its checkpoints (seen: a concurrent run emptied
 // a running job's losses.csv), so it is refused with the holder's pid. The lock is released by
 // the kernel when the process ends, however it ends.
-func lockRunDir(dir string) (unlock func(), err error) {
+func (d Dir) Lock() (unlock func(), err error) {
+	dir := string(d)
 	p := filepath.Join(dir, ".lock")
 	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("train: run.dir: %w", err)
+		return nil, fmt.Errorf("run.dir: %w", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		b, _ := os.ReadFile(p)
@@ -28,7 +29,7 @@ func lockRunDir(dir string) (unlock func(), err error) {
 		} else {
 			holder = "process " + holder
 		}
-		return nil, fmt.Errorf("train: %s is in use by %s (another sgan train); wait for it, stop it, or set run.dir to another folder", dir, holder)
+		return nil, fmt.Errorf("%s is in use by %s (another sgan train); wait for it, stop it, or set run.dir to another folder", dir, holder)
 	}
 	f.Truncate(0)
 	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)

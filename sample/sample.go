@@ -14,8 +14,8 @@ import (
 
 	"sgan/figure"
 	"sgan/model"
+	"sgan/run"
 	"sgan/torch"
-	"sgan/train"
 )
 
 // Sampler draws images from a checkpoint's sampling generator (its EMA copy when present).
@@ -29,7 +29,7 @@ type Sampler struct {
 
 // Open loads the checkpoint's generator onto device d.
 func Open(ckpt string, d torch.Device) (*Sampler, error) {
-	G, _, classes, err := train.LoadGenerator(ckpt, d)
+	G, _, classes, err := run.LoadGenerator(ckpt, d)
 	if err != nil {
 		return nil, err
 	}

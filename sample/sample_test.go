@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"sgan/model"
+	"sgan/run"
 	"sgan/torch"
 	"sgan/train"
 )
@@ -18,7 +19,7 @@ import (
 // tinyCheckpoint writes an untrained tiny model's checkpoint (conditional when classes > 0).
 func tinyCheckpoint(t *testing.T, conditional bool) string {
 	t.Helper()
-	cfg, err := train.Preset("tiny")
+	cfg, err := run.Preset("tiny")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,14 +63,12 @@ func TestDistAllReduceBroadcastBarrier(t *testing.T) {
 	}
 }
 
+// TestDistDeadPeerFailsFast: a collective with a peer that died fails with an error naming the
+// rank (the group's timeout is an hour, so failing at all means the death was noticed).
 func TestDistDeadPeerFailsFast(t *testing.T) {
-	start := time.Now()
 	outs, errs := runWorkers(t, "deadpeer", 2)
 	if errs[0] != nil || !strings.Contains(outs[0], "WORKER OK") {
 		t.Errorf("rank 0: %v\n%s", errs[0], outs[0])
-	}
-	if d := time.Since(start); d > 30*time.Second {
-		t.Errorf("took %v to notice the dead peer", d)
 	}
 }
 
@@ -118,7 +116,8 @@ func TestDistWorker(t *testing.T) {
 	port, _ := strconv.Atoi(os.Getenv("MASTER_PORT"))
 	timeout := 20 * time.Second
 	if mode == "deadpeer" {
-		timeout = 10 * time.Second
+		// Far longer than the test may take: an allreduce that fails did not fail by timing out.
+		timeout = time.Hour
 	}
 	pg, err := NewProcessGroup("gloo", "127.0.0.1", port, rank, world, timeout)
 	if err != nil {

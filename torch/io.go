@@ -8,9 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"unsafe"
+
+	"sgan/internal/safefile"
 )
 
 // Archive is what a checkpoint file holds: named tensors, strings, integers and floats. It is
@@ -99,7 +100,7 @@ func SaveArchive(path string, a *Archive) error {
 	if err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
-	return WriteFileAtomic(path, b)
+	return safefile.Write(path, b)
 }
 
 // LoadArchive reads a file written by SaveArchive or torch.save.
@@ -129,40 +130,6 @@ func Load(path string) (map[string]*Tensor, error) {
 		return nil, err
 	}
 	return a.Tensors, nil
-}
-
-// WriteFileAtomic writes data to path through a temp file and rename, syncing both the file and
-// its folder, so the file at path is always either the old one or the whole new one.
-func WriteFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -1,10 +1,9 @@
 package train
 
 import (
-	"fmt"
 	"math/rand/v2"
-	"strings"
 
+	"sgan/run"
 	"sgan/torch"
 )
 
@@ -19,35 +18,6 @@ import (
 // in Go from a generator seeded by (run seed, step, call), so a resumed run augments exactly as an
 // uninterrupted one and data-parallel ranks draw for the whole batch and keep their rows.
 
-// AugPolicies lists the transforms train.diffaug accepts.
-var AugPolicies = []string{"translation", "cutout", "color"}
-
-type augPolicy struct {
-	translation, cutout, color bool
-}
-
-func (p augPolicy) on() bool { return p.translation || p.cutout || p.color }
-
-// parseAugPolicy reads a comma-separated list of AugPolicies ("" = off).
-func parseAugPolicy(s string) (augPolicy, error) {
-	var p augPolicy
-	for _, f := range strings.Split(s, ",") {
-		switch strings.TrimSpace(f) {
-		case "":
-		case "translation":
-			p.translation = true
-		case "cutout":
-			p.cutout = true
-		case "color":
-			p.color = true
-		default:
-			return p, fmt.Errorf("unknown transform %q (use a comma-separated list of %s, or \"\" for none)",
-				strings.TrimSpace(f), strings.Join(AugPolicies, ", "))
-		}
-	}
-	return p, nil
-}
-
 // DiffAugment's strengths: shifts up to 1/8 of the side, a cutout square of half the side.
 const (
 	augTranslateFrac = 0.125
@@ -56,11 +26,11 @@ const (
 
 // augment applies policy p to x, the rows of a batch of rows.Total images; r draws the
 // parameters for the whole batch (so every rank draws the same numbers).
-func augment(p augPolicy, x *torch.Tensor, r *rand.Rand, rows span) *torch.Tensor {
+func augment(p run.DiffAugPolicy, x *torch.Tensor, r *rand.Rand, rows span) *torch.Tensor {
 	n, h, w := rows.Total, x.Size(2), x.Size(3)
 	dev := x.Device()
 	lo, hi := rows.Offset, rows.Offset+rows.n
-	if p.color {
+	if p.Color {
 		// Brightness: add U(-0.5, 0.5); contrast: scale around the image mean by U(0.5, 1.5); for
 		// RGB also saturation: scale around the pixel's channel mean by U(0, 2).
 		bright, contrast, sat := make([]float32, n), make([]float32, n), make([]float32, n)
@@ -77,7 +47,7 @@ func augment(p augPolicy, x *torch.Tensor, r *rand.Rand, rows span) *torch.Tenso
 		m := x.Mean([]int64{1, 2, 3}, true)
 		x = x.Sub(m).Mul(perSample(contrast[lo:hi], dev)).Add(m)
 	}
-	if p.translation {
+	if p.Translation {
 		// out[i, j] = x[i-dy, j-dx], zero outside: Sy @ x @ Sx^T with one-hot shift matrices,
 		// which batches on any device and is differentiable with no special kernels.
 		sy := make([]float32, n*h*h)
@@ -100,7 +70,7 @@ func augment(p augPolicy, x *torch.Tensor, r *rand.Rand, rows span) *torch.Tenso
 		tx := torch.FromFloat32(sx[lo*w*w:hi*w*w], rows.n, 1, w, w).ToDevice(dev, true)
 		x = ty.Matmul(x).Matmul(tx)
 	}
-	if p.cutout {
+	if p.Cutout {
 		// A square of half the side, centred anywhere in the image (so it may be clipped), zeroed.
 		ch, cw := int64(float64(h)*augCutoutFrac+0.5), int64(float64(w)*augCutoutFrac+0.5)
 		mask := make([]float32, n*h*w)

@@ -6,34 +6,9 @@ import (
 	"testing"
 
 	"sgan/model"
+	"sgan/run"
 	"sgan/torch"
 )
-
-func TestParseAugPolicy(t *testing.T) {
-	for _, tc := range []struct {
-		in      string
-		want    augPolicy
-		wantErr bool
-	}{
-		{"", augPolicy{}, false},
-		{"translation", augPolicy{translation: true}, false},
-		{"translation,cutout", augPolicy{translation: true, cutout: true}, false},
-		{" color , cutout ", augPolicy{color: true, cutout: true}, false},
-		{"translation,,color", augPolicy{translation: true, color: true}, false},
-		{"rotate", augPolicy{}, true},
-		{"Translation", augPolicy{}, true},
-	} {
-		got, err := parseAugPolicy(tc.in)
-		if (err != nil) != tc.wantErr || (err == nil && got != tc.want) {
-			t.Errorf("parseAugPolicy(%q) = %+v, %v; want %+v, error %v", tc.in, got, err, tc.want, tc.wantErr)
-		}
-	}
-	cfg := DefaultConfig()
-	cfg.Train.DiffAug = "translation,flip"
-	if err := cfg.Validate(); err == nil {
-		t.Error("train.diffaug with an unknown transform validated")
-	}
-}
 
 // augBatch is n random 2-channel h x w images, all pixels nonzero (so zeroed pixels are visible).
 func augBatch(n, h, w int) []float32 {
@@ -45,7 +20,7 @@ func augBatch(n, h, w int) []float32 {
 	return v
 }
 
-func runAug(p augPolicy, x []float32, n, h, w int, seed uint64, rows span) []float32 {
+func runAug(p run.DiffAugPolicy, x []float32, n, h, w int, seed uint64, rows span) []float32 {
 	var out []float32
 	torch.WithScope(func() {
 		xt := torch.FromFloat32(x, int64(n), 2, int64(h), int64(w))
@@ -61,7 +36,7 @@ func whole(n int) span { return span{Rows: model.Rows{Total: int64(n)}, n: int64
 func TestAugmentTranslation(t *testing.T) {
 	const n, h, w = 12, 16, 24
 	x := augBatch(n, h, w)
-	out := runAug(augPolicy{translation: true}, x, n, h, w, 7, whole(n))
+	out := runAug(run.DiffAugPolicy{Translation: true}, x, n, h, w, 7, whole(n))
 	my, mx := 2, 3 // round(16/8), round(24/8)
 	shifts := map[[2]int]bool{}
 	for b := range n {
@@ -100,7 +75,7 @@ func TestAugmentTranslation(t *testing.T) {
 func TestAugmentCutout(t *testing.T) {
 	const n, h, w = 10, 16, 16
 	x := augBatch(n, h, w)
-	out := runAug(augPolicy{cutout: true}, x, n, h, w, 3, whole(n))
+	out := runAug(run.DiffAugPolicy{Cutout: true}, x, n, h, w, 3, whole(n))
 	total := 0
 	for b := range n {
 		zeros := 0
@@ -137,7 +112,7 @@ func TestAugmentColorGray(t *testing.T) {
 	}
 	var out []float32
 	torch.WithScope(func() {
-		out = augment(augPolicy{color: true}, torch.FromFloat32(x, n, 1, h, w), rand.New(rand.NewPCG(9, 0)), whole(n)).Float32s()
+		out = augment(run.DiffAugPolicy{Color: true}, torch.FromFloat32(x, n, 1, h, w), rand.New(rand.NewPCG(9, 0)), whole(n)).Float32s()
 	})
 	as := map[float64]bool{}
 	for b := range n {
@@ -163,7 +138,7 @@ func TestAugmentColorGray(t *testing.T) {
 // the same seed gives the same result, and gradients reach the input through every transform.
 func TestAugmentRowsSeedAndGradient(t *testing.T) {
 	const n, h, w = 8, 16, 16
-	all := augPolicy{translation: true, cutout: true, color: true}
+	all := run.DiffAugPolicy{Translation: true, Cutout: true, Color: true}
 	x := augBatch(n, h, w)
 	full := runAug(all, x, n, h, w, 11, whole(n))
 	again := runAug(all, x, n, h, w, 11, whole(n))
@@ -185,7 +160,7 @@ func TestAugmentRowsSeedAndGradient(t *testing.T) {
 	}
 	torch.WithScope(func() {
 		xt := torch.FromFloat32(x, n, 2, h, w).SetRequiresGrad(true)
-		y := augment(augPolicy{translation: true, cutout: true}, xt, rand.New(rand.NewPCG(11, 0)), whole(n))
+		y := augment(run.DiffAugPolicy{Translation: true, Cutout: true}, xt, rand.New(rand.NewPCG(11, 0)), whole(n))
 		g := torch.Grad([]*torch.Tensor{y.Square().SumAll()}, []*torch.Tensor{xt}, torch.GradOpts{})[0]
 		// d/dx sum(T(x)^2) = T^T(2 T(x)): nonzero wherever a pixel survives the transforms.
 		if s := g.Abs().SumAll().Item(); !(s > 0) {

@@ -59,7 +59,7 @@ func (t *Trainer) Bench(warmup, steps, gBatch int, weightsFile, batchFile string
 		}
 	}
 	r := &BenchResult{Batch: b.N, Device: t.Device.String(), Threads: torch.NumThreads(), Resolution: t.Cfg.Model.Resolution,
-		GParams: t.G.Store.NumParams(), DParams: t.Dnet.Store.NumParams(), WeightsFile: weightsFile, BatchFile: batchFile}
+		GParams: t.nets.G.Store.NumParams(), DParams: t.nets.D.Store.NumParams(), WeightsFile: weightsFile, BatchFile: batchFile}
 	lr := t.Cfg.LRAt(1, 0)
 	for i := 0; i < warmup+steps; i++ {
 		start := time.Now()
@@ -84,7 +84,7 @@ func (t *Trainer) Bench(warmup, steps, gBatch int, weightsFile, batchFile string
 				start := time.Now()
 				torch.NoGrad(func() {
 					z := torch.Randn([]int64{int64(gBatch), int64(t.Cfg.Model.ZDim)}, t.gen, torch.Options{Device: t.Device})
-					t.G.Forward(z, t.benchLabels(gBatch), 1, model.NoiseRandom, t.gen)
+					t.nets.G.Forward(z, t.benchLabels(gBatch), 1, model.NoiseRandom, t.gen)
 				})
 				torch.Synchronize()
 				if i >= warmup {
@@ -101,7 +101,7 @@ func (t *Trainer) benchLabels(n int) *torch.Tensor {
 	if t.Cfg.Model.NumClasses == 0 {
 		return nil
 	}
-	return t.G.OneHot(torch.Zeros([]int64{int64(n)}, torch.Options{DType: torch.Int64}))
+	return t.nets.G.OneHot(torch.Zeros([]int64{int64(n)}, torch.Options{DType: torch.Int64}))
 }
 
 func median(xs []float64) float64 {

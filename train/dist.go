@@ -3,19 +3,10 @@ package train
 import (
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"os"
-	"os/exec"
-	"os/signal"
-	"runtime"
 	"slices"
-	"strconv"
-	"strings"
-	"syscall"
-	"time"
 
 	"sgan/model"
+	"sgan/run"
 	"sgan/torch"
 )
 
@@ -30,9 +21,14 @@ import (
 // computes for the whole batch, up to the order of float sums. Only rank 0 writes checkpoints,
 // samples and the loss log, and reports progress.
 
-// DefaultDistTimeout is how long a collective may wait for a peer before the job fails
-// (SGAN_DIST_TIMEOUT overrides it).
-const DefaultDistTimeout = 5 * time.Minute
+// distState is this process's place in a data-parallel run: nil pg means one process (rank 0 of
+// 1); stopLocal and stopAll carry the agreed stop request between ranks.
+type distState struct {
+	pg          *torch.ProcessGroup
+	rank, world int
+	stopLocal   bool
+	stopAll     bool
+}
 
 // span is a batch's rows inside a larger one, with its length.
 type span struct {
@@ -50,7 +46,7 @@ func (s span) of(x *torch.Tensor) *torch.Tensor {
 
 // share is this rank's rows of a global batch of n (all of it in a single process; equal shares,
 // since checkDistConfig makes the batch a multiple of the world size).
-func (t *Trainer) share(n int64) span { return plShare(n, t.rank, t.world) }
+func (t *Trainer) share(n int64) span { return plShare(n, t.dist.rank, t.dist.world) }
 
 // plShare is a rank's rows of the path-length batch of m: contiguous and as equal as m allows.
 func plShare(m int64, rank, world int) span {
@@ -71,11 +67,11 @@ func distErr(err error) {
 
 // globalMean is the mean of x's values over the m rows of all ranks together.
 func (t *Trainer) globalMean(x *torch.Tensor, m int64) float64 {
-	if t.pg == nil {
+	if t.dist.pg == nil {
 		return x.MeanAll().Item()
 	}
 	s := x.SumAll().Reshape(1)
-	distErr(t.pg.AllReduceSum([]*torch.Tensor{s}))
+	distErr(t.dist.pg.AllReduceSum([]*torch.Tensor{s}))
 	return s.Item() / float64(m)
 }
 
@@ -96,7 +92,7 @@ func (t *Trainer) allReduceGrads(params []*torch.Tensor, extra *torch.Tensor, st
 	}
 	flag := torch.Full([]int64{1}, v, torch.Options{Device: t.Device})
 	ts = append(ts, flag)
-	distErr(t.pg.AllReduceMean(ts))
+	distErr(t.dist.pg.AllReduceMean(ts))
 	return flag.Item() > 0
 }
 
@@ -104,7 +100,7 @@ func (t *Trainer) allReduceGrads(params []*torch.Tensor, extra *torch.Tensor, st
 // value is a mean over a rank's equal share, so that is the global batch's value).
 func (t *Trainer) reduceStats(vals map[string]*torch.Tensor) map[string]float64 {
 	out := make(map[string]float64, len(vals))
-	if t.pg == nil {
+	if t.dist.pg == nil {
 		for k, v := range vals {
 			out[k] = v.Item()
 		}
@@ -120,22 +116,15 @@ func (t *Trainer) reduceStats(vals map[string]*torch.Tensor) map[string]float64 
 		parts[i] = vals[k].Reshape(1)
 	}
 	all := torch.Cat(parts, 0)
-	distErr(t.pg.AllReduceMean([]*torch.Tensor{all}))
+	distErr(t.dist.pg.AllReduceMean([]*torch.Tensor{all}))
 	for i, v := range all.Float32s() {
 		out[keys[i]] = float64(v)
 	}
 	return out
 }
 
-func (t *Trainer) logAdd(step int64, epoch int, stats map[string]float64) error {
-	if t.log == nil {
-		return nil
-	}
-	return t.log.Add(step, epoch, stats)
-}
-
 // checkDistConfig rejects configs that cannot be split over pg's ranks.
-func checkDistConfig(cfg Config, pg *torch.ProcessGroup) error {
+func checkDistConfig(cfg run.Config, pg *torch.ProcessGroup) error {
 	if pg == nil || pg.World == 1 {
 		return nil
 	}
@@ -154,214 +143,26 @@ func checkDistConfig(cfg Config, pg *torch.ProcessGroup) error {
 // syncStart makes every rank start from rank 0's networks, and checks that all ranks are at the
 // same point of the run (a resume read the same checkpoint everywhere).
 func (t *Trainer) syncStart() error {
-	if t.pg == nil || t.world == 1 {
+	if t.dist.pg == nil || t.dist.world == 1 {
 		return nil
 	}
 	return torch.Try(func() {
 		s := torch.NewScope()
 		defer s.Close()
 		var ts []*torch.Tensor
-		for _, g := range []*model.Generator{t.G, t.GEma} {
+		for _, g := range []*model.Generator{t.nets.G, t.nets.GEma} {
 			if g != nil {
 				ts = append(ts, g.Store.All()...)
 			}
 		}
-		ts = append(ts, t.Dnet.Store.All()...)
-		mine := []int64{int64(t.epoch), int64(t.batch), t.step, t.gSteps}
+		ts = append(ts, t.nets.D.Store.All()...)
+		mine := []int64{int64(t.pos.epoch), int64(t.pos.batch), t.pos.step, t.pos.gSteps}
 		pos := torch.FromInt64(slices.Clone(mine), int64(len(mine))).ToDevice(t.Device, false)
-		distErr(t.pg.Broadcast(append(ts, pos), 0))
+		distErr(t.dist.pg.Broadcast(append(ts, pos), 0))
 		if got := pos.Int64s(); !slices.Equal(got, mine) {
 			panic(&torch.Error{Op: "distributed", Msg: fmt.Sprintf(
 				"rank %d is at epoch %d, batch %d (step %d) but rank 0 at epoch %d, batch %d (step %d): every rank must resume from the same checkpoint",
-				t.rank, mine[0]+1, mine[1], mine[2], got[0]+1, got[1], got[2])})
+				t.dist.rank, mine[0]+1, mine[1], mine[2], got[0]+1, got[1], got[2])})
 		}
 	})
-}
-
-// Launch is a process's place in a data-parallel job, as torchrun describes it in the
-// environment: MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK; SGAN_DIST_TIMEOUT (a Go
-// duration such as 10m, or seconds) and SGAN_DIST_BACKEND (gloo or nccl) are optional.
-type Launch struct {
-	Addr      string
-	Port      int
-	Rank      int
-	World     int
-	LocalRank int
-	Timeout   time.Duration
-	Backend   string // "" picks nccl on CUDA when the build has it, else gloo
-}
-
-// LaunchFromEnv reads the job from the environment. ok is false when WORLD_SIZE is unset (a
-// single process).
-func LaunchFromEnv() (l Launch, ok bool, err error) {
-	ws := os.Getenv("WORLD_SIZE")
-	if ws == "" {
-		return l, false, nil
-	}
-	num := func(key, def string) (int, error) {
-		v := os.Getenv(key)
-		if v == "" {
-			v = def
-		}
-		if v == "" {
-			return 0, fmt.Errorf("distributed: WORLD_SIZE is set but %s is not", key)
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("distributed: %s=%q is not a non-negative integer", key, v)
-		}
-		return n, nil
-	}
-	if l.World, err = num("WORLD_SIZE", ""); err != nil {
-		return l, false, err
-	}
-	if l.World < 1 {
-		return l, false, fmt.Errorf("distributed: WORLD_SIZE=%d must be at least 1", l.World)
-	}
-	if l.Rank, err = num("RANK", ""); err != nil {
-		return l, false, err
-	}
-	if l.Rank >= l.World {
-		return l, false, fmt.Errorf("distributed: RANK=%d is outside WORLD_SIZE=%d", l.Rank, l.World)
-	}
-	if l.LocalRank, err = num("LOCAL_RANK", strconv.Itoa(l.Rank)); err != nil {
-		return l, false, err
-	}
-	if l.Port, err = num("MASTER_PORT", "29500"); err != nil {
-		return l, false, err
-	}
-	if l.Addr = os.Getenv("MASTER_ADDR"); l.Addr == "" {
-		l.Addr = "127.0.0.1"
-	}
-	if l.Timeout, err = DistTimeout(); err != nil {
-		return l, false, err
-	}
-	l.Backend = os.Getenv("SGAN_DIST_BACKEND")
-	return l, true, nil
-}
-
-// DistTimeout is SGAN_DIST_TIMEOUT (a Go duration such as 90s or 10m, or a number of seconds),
-// DefaultDistTimeout when unset.
-func DistTimeout() (time.Duration, error) {
-	v := os.Getenv("SGAN_DIST_TIMEOUT")
-	if v == "" {
-		return DefaultDistTimeout, nil
-	}
-	if d, err := time.ParseDuration(v); err == nil && d > 0 {
-		return d, nil
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 {
-		return time.Duration(s * float64(time.Second)), nil
-	}
-	return 0, fmt.Errorf("distributed: SGAN_DIST_TIMEOUT=%q is not a positive duration (e.g. 300s, 10m)", v)
-}
-
-// Join creates the job's process group for a trainer on device d: NCCL on CUDA when the build
-// has it (unless Backend says otherwise), Gloo otherwise.
-func (l Launch) Join(d torch.Device) (*torch.ProcessGroup, error) {
-	backend := l.Backend
-	if backend == "" {
-		backend = "gloo"
-		if d.IsCUDA() && torch.NCCLAvailable() {
-			backend = "nccl"
-		}
-	}
-	pg, err := torch.NewProcessGroup(backend, l.Addr, l.Port, l.Rank, l.World, l.Timeout)
-	if err != nil {
-		return nil, fmt.Errorf("rank %d of %d: %w", l.Rank, l.World, err)
-	}
-	return pg, nil
-}
-
-// distEnvKeys are the variables LaunchLocal sets for its workers.
-var distEnvKeys = []string{"MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"}
-
-// LaunchLocal runs nproc workers on this machine, like torchrun --nproc-per-node: each is exe
-// with args and the environment plus MASTER_ADDR=127.0.0.1, a free MASTER_PORT, RANK,
-// LOCAL_RANK, WORLD_SIZE (and, unless set, SGAN_THREADS sharing the CPU cores between them).
-// SIGINT and SIGTERM are forwarded to every worker. When a worker fails, the others are stopped
-// (SIGTERM, then SIGKILL after grace) and the error names the rank that failed first.
-func LaunchLocal(nproc int, exe string, args, env []string, stdout, stderr io.Writer, grace time.Duration) error {
-	if nproc < 1 {
-		return fmt.Errorf("--nproc %d: must be at least 1", nproc)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("distributed: no free port: %w", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-
-	base := make([]string, 0, len(env)+8)
-	threadsSet := false
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		if slices.Contains(distEnvKeys, k) {
-			continue
-		}
-		if k == "SGAN_THREADS" || k == "OMP_NUM_THREADS" {
-			threadsSet = true
-		}
-		base = append(base, kv)
-	}
-	if !threadsSet {
-		base = append(base, "SGAN_THREADS="+strconv.Itoa(max(1, runtime.NumCPU()/nproc)))
-	}
-	base = append(base, "MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port),
-		"WORLD_SIZE="+strconv.Itoa(nproc), "LOCAL_WORLD_SIZE="+strconv.Itoa(nproc))
-
-	// Pdeathsig ends the workers with the launcher; it is tied to the starting OS thread.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-
-	type exit struct {
-		rank int
-		err  error
-	}
-	done := make(chan exit, nproc)
-	cmds := make([]*exec.Cmd, 0, nproc)
-	stopAll := func(sig syscall.Signal) {
-		for _, c := range cmds {
-			c.Process.Signal(sig) // a worker that has exited answers os.ErrProcessDone
-		}
-	}
-	for r := range nproc {
-		c := exec.Command(exe, args...)
-		c.Env = append(slices.Clone(base), "RANK="+strconv.Itoa(r), "LOCAL_RANK="+strconv.Itoa(r))
-		c.Stdout, c.Stderr = stdout, stderr
-		// Own process group: a terminal's Ctrl-C reaches the workers once, through the launcher.
-		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		if err := c.Start(); err != nil {
-			stopAll(syscall.SIGKILL)
-			return fmt.Errorf("distributed: starting rank %d: %w", r, err)
-		}
-		cmds = append(cmds, c)
-		go func(r int, c *exec.Cmd) { done <- exit{r, c.Wait()} }(r, c)
-	}
-
-	var first *exit
-	var kill <-chan time.Time
-	for left := nproc; left > 0; {
-		select {
-		case s := <-sigs:
-			stopAll(s.(syscall.Signal))
-		case <-kill:
-			stopAll(syscall.SIGKILL)
-		case e := <-done:
-			left--
-			if e.err != nil && first == nil {
-				first = &e
-				fmt.Fprintf(stderr, "sgan: rank %d failed (%v); stopping the other workers\n", e.rank, e.err)
-				stopAll(syscall.SIGTERM)
-				kill = time.After(grace)
-			}
-		}
-	}
-	if first != nil {
-		return fmt.Errorf("distributed training failed: rank %d of %d exited with %v (see the messages above)", first.rank, nproc, first.err)
-	}
-	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"sgan/internal/launch"
+	"sgan/run"
 	"sgan/torch"
 )
 
@@ -48,9 +50,9 @@ func distData(t *testing.T, n int) string {
 // distConfig is the tiny preset at global batch 8 over 32 images (4 steps per epoch, 2 epochs),
 // with every regularizer on: gradient penalty, R1 every other step, path length every other
 // generator step, style mixing and the EMA generator.
-func distConfig(t *testing.T, dataRoot, runDir string) Config {
+func distConfig(t *testing.T, dataRoot, runDir string) run.Config {
 	t.Helper()
-	cfg, err := Preset("tiny")
+	cfg, err := run.Preset("tiny")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func distConfig(t *testing.T, dataRoot, runDir string) Config {
 func dumpParams(tr *Trainer, path string) error {
 	a := torch.NewArchive()
 	for prefix, sd := range map[string]map[string]*torch.Tensor{
-		"G": tr.G.Store.StateDict(), "D": tr.Dnet.Store.StateDict(), "E": tr.GEma.Store.StateDict(),
+		"G": tr.nets.G.Store.StateDict(), "D": tr.nets.D.Store.StateDict(), "E": tr.nets.GEma.Store.StateDict(),
 	} {
 		for k, v := range sd {
 			a.Tensors[prefix+"/"+k] = v
@@ -121,9 +123,14 @@ func maxDiff(t *testing.T, a, b string) float64 {
 // launchWorkers runs world training workers in mode and returns LaunchLocal's error.
 func launchWorkers(t *testing.T, world int, mode, dataRoot, runDir, dumpDir string, out io.Writer) error {
 	t.Helper()
+	timeout := "30s"
+	if mode == "die" {
+		// Far longer than the test may take: a job that ends did not end by a collective's timeout.
+		timeout = "1h"
+	}
 	env := append(os.Environ(), trainWorkerEnv+"="+strings.Join([]string{mode, dataRoot, runDir, dumpDir}, "\x1f"),
-		"SGAN_THREADS=1", "SGAN_DIST_TIMEOUT=30s")
-	return LaunchLocal(world, os.Args[0], []string{"-test.run", "^TestDistTrainWorker$", "-test.v"}, env, out, out, 5*time.Second)
+		"SGAN_THREADS=1", "SGAN_DIST_TIMEOUT="+timeout)
+	return launch.Local(world, os.Args[0], []string{"-test.run", "^TestDistTrainWorker$", "-test.v"}, env, out, out, 5*time.Second)
 }
 
 // TestDistTrainingMatchesOneProcess trains 2 Gloo workers on localhost and one process on the
@@ -227,23 +234,21 @@ func compareLossLogs(t *testing.T, a, b string) {
 	}
 }
 
-// TestDistWorkerFailureStopsTheJob: a worker that dies ends the job promptly, naming its rank.
+// TestDistWorkerFailureStopsTheJob: a worker that dies ends the job, naming its rank. The
+// collectives' timeout is an hour, so the job ending at all shows that the failure was noticed
+// (the survivor's collective failed or the launcher stopped it), not waited out.
 func TestDistWorkerFailureStopsTheJob(t *testing.T) {
 	dataRoot := distData(t, 16)
 	base := t.TempDir()
 	var log strings.Builder
-	start := time.Now()
 	err := launchWorkers(t, 2, "die", dataRoot, filepath.Join(base, "run"), base, &log)
 	if err == nil || !strings.Contains(err.Error(), "rank 1 of 2") {
 		t.Fatalf("want a failure naming rank 1, got %v\n%s", err, log.String())
 	}
-	if d := time.Since(start); d > 25*time.Second {
-		t.Errorf("the job took %v to end after a worker died", d)
-	}
 }
 
 func TestDistConfigChecks(t *testing.T) {
-	cfg, _ := Preset("tiny")
+	cfg, _ := run.Preset("tiny")
 	cfg.Train.BatchSize = 6
 	pg := &torch.ProcessGroup{Rank: 0, World: 4}
 	if err := checkDistConfig(cfg, pg); err == nil || !strings.Contains(err.Error(), "multiple of 4") {
@@ -272,23 +277,6 @@ func TestDistConfigChecks(t *testing.T) {
 			t.Errorf("plShare over %d ranks covers %d of %d rows", c.w, n, c.m)
 		}
 	}
-	t.Setenv("SGAN_DIST_TIMEOUT", "90")
-	if d, err := DistTimeout(); err != nil || d != 90*time.Second {
-		t.Errorf("SGAN_DIST_TIMEOUT=90: %v %v", d, err)
-	}
-	t.Setenv("SGAN_DIST_TIMEOUT", "2m")
-	if d, err := DistTimeout(); err != nil || d != 2*time.Minute {
-		t.Errorf("SGAN_DIST_TIMEOUT=2m: %v %v", d, err)
-	}
-	t.Setenv("SGAN_DIST_TIMEOUT", "soon")
-	if _, err := DistTimeout(); err == nil {
-		t.Error("SGAN_DIST_TIMEOUT=soon accepted")
-	}
-	t.Setenv("WORLD_SIZE", "2")
-	t.Setenv("RANK", "2")
-	if _, _, err := LaunchFromEnv(); err == nil {
-		t.Error("RANK outside WORLD_SIZE accepted")
-	}
 }
 
 // TestDistTrainWorker is one training worker process; it does nothing in a normal test run.
@@ -299,7 +287,7 @@ func TestDistTrainWorker(t *testing.T) {
 	}
 	parts := strings.Split(spec, "\x1f")
 	mode, dataRoot, runDir, dumpDir := parts[0], parts[1], parts[2], parts[3]
-	l, ok, err := LaunchFromEnv()
+	l, ok, err := launch.FromEnv()
 	if err != nil || !ok {
 		t.Fatalf("launch environment: %v %v", ok, err)
 	}
@@ -325,8 +313,7 @@ func TestDistTrainWorker(t *testing.T) {
 		}
 		t.Fatalf("rank %d of %d: %v", l.Rank, l.World, err) // the failure the launcher reports
 	case "stop":
-		tr.stopAt = 3
-		if err := tr.Run(context.Background()); !errors.Is(err, ErrInterrupted) {
+		if err := tr.RunUntil(context.Background(), 3); !errors.Is(err, ErrInterrupted) {
 			t.Fatalf("want an interruption, got %v", err)
 		}
 	default:

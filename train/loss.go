@@ -4,10 +4,54 @@ import (
 	"math"
 
 	"sgan/model"
+	"sgan/run"
 	"sgan/torch"
 )
 
 // The loss helpers are small pure functions over critic outputs, tested against PyTorch.
+
+// lossFamily is train.loss: the critic's and the generator's losses on critic scores, and the
+// penalty that belongs to the family (WGAN-GP's on interpolates).
+type lossFamily interface {
+	critic(dReal, dFake *torch.Tensor) *torch.Tensor
+	generator(dFake *torch.Tensor) *torch.Tensor
+	// criticPenalty returns the family's own penalty for the critic phase (to be weighted by
+	// train.gp_lambda) and its log column, or nil.
+	criticPenalty(t *Trainer, it *iteration, fake *torch.Tensor) (*torch.Tensor, string)
+}
+
+func newLossFamily(tc run.TrainConfig) lossFamily {
+	if tc.Loss == run.LossLogistic {
+		return logistic{}
+	}
+	return wganGP{on: tc.GPLambda > 0}
+}
+
+// wganGP is the reference recipe's loss: Wasserstein scores with a gradient penalty on random
+// interpolates of real and generated images.
+type wganGP struct{ on bool }
+
+func (wganGP) critic(dReal, dFake *torch.Tensor) *torch.Tensor { return wganCriticLoss(dReal, dFake) }
+func (wganGP) generator(dFake *torch.Tensor) *torch.Tensor     { return wganGeneratorLoss(dFake) }
+func (l wganGP) criticPenalty(t *Trainer, it *iteration, fake *torch.Tensor) (*torch.Tensor, string) {
+	if !l.on {
+		return nil, ""
+	}
+	alpha := it.rows.of(torch.Rand([]int64{it.rows.Total, 1, 1, 1}, t.gen, torch.Options{Device: t.Device}))
+	inter := torch.LerpT(it.real.Detach(), fake, alpha).SetRequiresGrad(true)
+	return gradNormPenalty(t.critic(inter, it.c, it.rows, callInterpolate), inter), "gp"
+}
+
+// logistic is the StyleGAN2 paper's non-saturating logistic loss.
+type logistic struct{}
+
+func (logistic) critic(dReal, dFake *torch.Tensor) *torch.Tensor {
+	return logisticCriticLoss(dReal, dFake)
+}
+func (logistic) generator(dFake *torch.Tensor) *torch.Tensor { return logisticGeneratorLoss(dFake) }
+func (logistic) criticPenalty(*Trainer, *iteration, *torch.Tensor) (*torch.Tensor, string) {
+	return nil, ""
+}
 
 // wganCriticLoss is E[D(fake)] - E[D(real)] (the critic minimizes it).
 func wganCriticLoss(dReal, dFake *torch.Tensor) *torch.Tensor {

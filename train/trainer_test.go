@@ -11,12 +11,13 @@ import (
 	"strings"
 	"testing"
 
+	"sgan/run"
 	"sgan/torch"
 )
 
-func tinyRun(t *testing.T, dir string) Config {
+func tinyRun(t *testing.T, dir string) run.Config {
 	t.Helper()
-	cfg, err := Preset("tiny")
+	cfg, err := run.Preset("tiny")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +29,7 @@ func tinyRun(t *testing.T, dir string) Config {
 	return cfg
 }
 
-func openTrainer(t *testing.T, cfg Config, resume string) *Trainer {
+func openTrainer(t *testing.T, cfg run.Config, resume string) *Trainer {
 	t.Helper()
 	tr, err := Open(cfg, resume)
 	if err != nil {
@@ -66,15 +67,15 @@ func TestTrainWritesOutputsAndResumesExactly(t *testing.T) {
 	cfgB := tinyRun(t, filepath.Join(base, "b"))
 	cfgB.Train.DiffAug = cfgA.Train.DiffAug
 	b := openTrainer(t, cfgB, "")
-	b.stopAt = int64(a.loader.BatchesPerEpoch()) + 3 // mid-way through epoch 2
-	if err := b.Run(context.Background()); !errors.Is(err, ErrInterrupted) {
+	stopAt := int64(a.loader.BatchesPerEpoch()) + 3 // mid-way through epoch 2
+	if err := b.RunUntil(context.Background(), stopAt); !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("interrupted run returned %v", err)
 	}
 	b.Close()
 	c := openTrainer(t, cfgB, filepath.Join(base, "b"))
 	defer c.Close()
-	if c.Epoch() != 1 || c.Step() != b.stopAt {
-		t.Fatalf("resumed at epoch %d step %d, want 1 and %d", c.Epoch(), c.Step(), b.stopAt)
+	if c.Epoch() != 1 || c.Step() != stopAt {
+		t.Fatalf("resumed at epoch %d step %d, want 1 and %d", c.Epoch(), c.Step(), stopAt)
 	}
 	if err := c.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -83,9 +84,9 @@ func TestTrainWritesOutputsAndResumesExactly(t *testing.T) {
 		t.Fatalf("resumed run took %d steps, straight run %d", c.Step(), a.Step())
 	}
 	for _, pair := range [][2]map[string]*torch.Tensor{
-		{a.G.Store.StateDict(), c.G.Store.StateDict()},
-		{a.Dnet.Store.StateDict(), c.Dnet.Store.StateDict()},
-		{a.GEma.Store.StateDict(), c.GEma.Store.StateDict()},
+		{a.nets.G.Store.StateDict(), c.nets.G.Store.StateDict()},
+		{a.nets.D.Store.StateDict(), c.nets.D.Store.StateDict()},
+		{a.nets.GEma.Store.StateDict(), c.nets.GEma.Store.StateDict()},
 	} {
 		for name, x := range pair[0] {
 			var d float64
@@ -108,7 +109,7 @@ func TestTrainWritesOutputsAndResumesExactly(t *testing.T) {
 func TestCriticLearnsToSeparate(t *testing.T) {
 	cfg := tinyRun(t, t.TempDir())
 	cfg.Train.Epochs = 1
-	cfg.Train.Schedule = []Phase{{Epochs: 1, LR: 2e-3}}
+	cfg.Train.Schedule = []run.Phase{{Epochs: 1, LR: 2e-3}}
 	cfg.Train.SampleEpochs = nil
 	tr := openTrainer(t, cfg, "")
 	defer tr.Close()
@@ -154,11 +155,12 @@ func TestCheckpointIsAtomicAndValidated(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(good)
-	// A save into a folder that cannot be written fails and leaves the old file untouched.
-	ro := filepath.Join(dir, "ro")
-	os.MkdirAll(ro, 0o755)
-	if err := tr.save(filepath.Join(ro, "missing", "ck.pt")); err == nil {
-		t.Error("save into a missing folder succeeded")
+	// A save that cannot be written (its folder would have to be made inside a file) fails and
+	// leaves the old file untouched.
+	blocker := filepath.Join(dir, "afile")
+	os.WriteFile(blocker, nil, 0o644)
+	if err := tr.save(filepath.Join(blocker, "sub", "ck.pt")); err == nil {
+		t.Error("save under a file succeeded")
 	}
 	after, _ := os.ReadFile(good)
 	if string(before) != string(after) {
@@ -173,13 +175,13 @@ func TestCheckpointIsAtomicAndValidated(t *testing.T) {
 	// A file that is not an sgan checkpoint gets a one-line error naming it.
 	bogus := filepath.Join(dir, "bogus.pt")
 	os.WriteFile(bogus, []byte("hello"), 0o644)
-	if _, err := LoadCheckpoint(bogus); err == nil || !strings.Contains(err.Error(), bogus) || strings.Contains(err.Error(), "\n") {
+	if _, err := run.LoadCheckpoint(bogus); err == nil || !strings.Contains(err.Error(), bogus) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("bogus checkpoint: %v", err)
 	}
 	if _, err := Open(cfg, filepath.Join(dir, "nope")); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("resume from a missing run: %v", err)
 	}
-	G, _, _, err := LoadGenerator(good, torch.CPU)
+	G, _, _, err := run.LoadGenerator(good, torch.CPU)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,22 +194,4 @@ func parseF(s string) float64 {
 		return 0
 	}
 	return v
-}
-
-func TestRunDirIsLocked(t *testing.T) {
-	dir := t.TempDir()
-	unlock, err := lockRunDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// flock locks belong to open files, so a second open in this process conflicts too.
-	if _, err := lockRunDir(dir); err == nil || !strings.Contains(err.Error(), "in use") {
-		t.Errorf("second lock: %v", err)
-	}
-	unlock()
-	u2, err := lockRunDir(dir)
-	if err != nil {
-		t.Fatalf("lock after unlock: %v", err)
-	}
-	u2()
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"sgan/train"
+	"sgan/run"
 )
 
 // configCommand is `sgan config`: write a commented config file and check one.
@@ -23,7 +23,7 @@ func configCommand() *cli.Command {
 				Usage:     "write the config of a preset, every key with its meaning and default (stdout without FILE)",
 				ArgsUsage: "[FILE]",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "preset", Value: "recipe", Usage: "starting point: " + strings.Join(train.Presets, ", ")},
+					&cli.StringFlag{Name: "preset", Value: "recipe", Usage: "starting point: " + strings.Join(run.Presets, ", ")},
 					&cli.StringSliceFlag{Name: "set", Usage: "override a key, e.g. --set train.batch_size=32 (repeatable)"},
 					&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "overwrite FILE if it exists"},
 				},
@@ -43,7 +43,7 @@ func configInit(c *cli.Context) error {
 	if c.NArg() > 1 {
 		return fmt.Errorf("config init: at most one FILE, got %d arguments", c.NArg())
 	}
-	cfg, err := train.Preset(c.String("preset"))
+	cfg, err := run.Preset(c.String("preset"))
 	if err != nil {
 		return fmt.Errorf("config init: %w", err)
 	}
@@ -89,11 +89,14 @@ func configCheck(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return errors.New("config check: give one FILE, e.g. sgan config check sgan.toml")
 	}
-	cfg, err := train.LoadConfig(c.Args().First(), train.DefaultConfig())
+	cfg, err := run.LoadConfig(c.Args().First(), run.DefaultConfig())
 	if err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("config %s: %w", c.Args().First(), err)
+	}
+	if err := cfg.CheckData(); err != nil {
 		return fmt.Errorf("config %s: %w", c.Args().First(), err)
 	}
 	fmt.Fprintln(c.App.Writer, "ok")

@@ -11,6 +11,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"sgan/internal/launch"
+	"sgan/run"
 	"sgan/torch"
 	"sgan/train"
 )
@@ -37,17 +39,25 @@ func trainCommand() *cli.Command {
 	}
 }
 
-// loadRunConfig builds the config from --preset, --config and --set, in that order.
-func loadRunConfig(c *cli.Context) (train.Config, error) {
-	cfg := train.DefaultConfig()
+// loadRunConfig builds the run's config in layers: the base (the checkpoint's own config when
+// resuming without --config or --preset; else --preset or the recipe), then --config, then
+// each --set, then --quiet; and validates it.
+func loadRunConfig(c *cli.Context) (run.Config, error) {
+	cfg := run.DefaultConfig()
 	var err error
+	if resume := c.String("resume"); resume != "" && c.String("config") == "" && c.String("preset") == "" {
+		// Resuming without a config continues with the run's own config.
+		if cfg, err = storedConfig(resume); err != nil {
+			return cfg, err
+		}
+	}
 	if p := c.String("preset"); p != "" {
-		if cfg, err = train.Preset(p); err != nil {
+		if cfg, err = run.Preset(p); err != nil {
 			return cfg, err
 		}
 	}
 	if path := c.String("config"); path != "" {
-		if cfg, err = train.LoadConfig(path, cfg); err != nil {
+		if cfg, err = run.LoadConfig(path, cfg); err != nil {
 			return cfg, err
 		}
 	}
@@ -62,8 +72,22 @@ func loadRunConfig(c *cli.Context) (train.Config, error) {
 	return cfg, cfg.Validate()
 }
 
+// storedConfig is the config inside a run's checkpoint (a run folder or a checkpoint file).
+func storedConfig(resume string) (run.Config, error) {
+	path, err := run.ResolveCheckpoint(resume)
+	if err != nil {
+		return run.Config{}, err
+	}
+	ck, err := run.LoadCheckpoint(path)
+	if err != nil {
+		return run.Config{}, err
+	}
+	defer ck.Free()
+	return ck.Config, nil
+}
+
 func runTrain(c *cli.Context) error {
-	launch, distributed, err := train.LaunchFromEnv()
+	job, distributed, err := launch.FromEnv()
 	if err != nil {
 		return err
 	}
@@ -72,48 +96,23 @@ func runTrain(c *cli.Context) error {
 		if _, err := loadRunConfig(c); err != nil {
 			return err
 		}
-		return train.LaunchLocal(n, os.Args[0], os.Args[1:], os.Environ(), os.Stdout, os.Stderr, 10*time.Second)
+		return launch.Local(n, os.Args[0], os.Args[1:], os.Environ(), os.Stdout, os.Stderr, 10*time.Second)
 	}
 	cfg, err := loadRunConfig(c)
 	if err != nil {
 		return err
 	}
 	resume := c.String("resume")
-	if resume != "" && c.String("config") == "" && c.String("preset") == "" {
-		// Resuming without a config continues with the run's own config.
-		path, err := train.ResolveCheckpoint(resume)
-		if err != nil {
-			return err
-		}
-		a, err := train.LoadCheckpoint(path)
-		if err != nil {
-			return err
-		}
-		stored, err := train.ConfigOf(a)
-		a.Free()
-		if err != nil {
-			return fmt.Errorf("%s: stored config: %w", path, err)
-		}
-		for _, kv := range c.StringSlice("set") {
-			if err := stored.Set(kv); err != nil {
-				return err
-			}
-		}
-		if c.Bool("quiet") {
-			stored.Run.Quiet = true
-		}
-		cfg = stored
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var pg *torch.ProcessGroup
 	rank := 0
-	if distributed && launch.World > 1 {
-		if pg, cfg, err = joinJob(launch, cfg); err != nil {
+	if distributed && job.World > 1 {
+		if pg, cfg, err = joinJob(job, cfg); err != nil {
 			return err
 		}
 		defer pg.Close()
-		rank = launch.Rank
+		rank = job.Rank
 	}
 	t, err := train.OpenDist(cfg, resume, pg)
 	if err != nil {
@@ -140,7 +139,7 @@ func runTrain(c *cli.Context) error {
 }
 
 // joinJob joins the data-parallel job: on CUDA each worker takes cuda:LOCAL_RANK.
-func joinJob(l train.Launch, cfg train.Config) (*torch.ProcessGroup, train.Config, error) {
+func joinJob(l launch.Launch, cfg run.Config) (*torch.ProcessGroup, run.Config, error) {
 	dev, err := torch.ParseDevice(cfg.Run.Device)
 	if err != nil {
 		return nil, cfg, fmt.Errorf("run.device: %w", err)

@@ -2,6 +2,7 @@ package data
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,6 +53,46 @@ func FuzzParseDICOM(f *testing.F) {
 		}
 		if len(im.Pixels) != im.Rows*im.Cols || im.Rows > MaxDICOMSide || im.Cols > MaxDICOMSide {
 			t.Fatalf("%dx%d image with %d pixels", im.Cols, im.Rows, len(im.Pixels))
+		}
+	})
+}
+
+// FuzzReadDiagnoses: no panic; classes are never empty, and a subject is
+// either classed or conflicting.
+func FuzzReadDiagnoses(f *testing.F) {
+	f.Add([]byte("Image Data ID,Subject,Group\nI1,002_S_0295,CN\nI2,002_S_0413,AD\n"))
+	f.Add([]byte("RID,PTID,DX_bl,DX\n2,011_S_0002,CN,CN\n3,011_S_0003,AD,\"Dementia\"\n3,011_S_0003,AD,MCI\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := ReadDiagnoses(bytes.NewReader(b), "", "", map[string]string{"CN": "NC"})
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		for id, c := range d.Class {
+			if c == "" || id == "" || d.Conflict[id] != nil {
+				t.Fatalf("subject %q class %q conflict %v", id, c, d.Conflict[id])
+			}
+		}
+	})
+}
+
+// FuzzDecodeManifest: no panic reading a dataset.json.
+func FuzzDecodeManifest(f *testing.F) {
+	f.Add([]byte(`{"format":"sgan-dataset/1","splits":{"train":{"AD":["a","b"]},"test":{"AD":["b"]}},"slices":[{"file":"train/AD/x.png","subject":"a"}]}`))
+	f.Add([]byte(`{"format":"other"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := DecodeManifest(bytes.NewReader(b))
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		both := m.SubjectsInBothSplits()
+		if !slices.IsSorted(both) {
+			t.Fatalf("unsorted %v", both)
 		}
 	})
 }

@@ -41,6 +41,7 @@ func dataCommand() *cli.Command {
 				},
 				Action: dataSlice,
 			},
+			dataBuildCommand(),
 		},
 	}
 }
@@ -142,6 +143,9 @@ func dataInfo(c *cli.Context) error {
 		if bad > 0 {
 			fmt.Fprintf(w, "    %d files could not be read\n", bad)
 		}
+	}
+	if root != "" && root != "demo" {
+		printManifestInfo(w, root)
 	}
 	return nil
 }

@@ -395,8 +395,8 @@ var skipExt = map[string]bool{".xml": true, ".csv": true, ".tsv": true, ".txt": 
 	".gif": true, ".md": true, ".pdf": true, ".zip": true, ".tar": true, ".gz": true, ".hdr": true, ".img": true, ".mat": true, ".log": true,
 	".html": true, ".bval": true, ".bvec": true, ".py": true, ".sh": true}
 
-// findSources walks root (skipping hidden entries and out) for NIfTI files
-// and folders of DICOM files, sorted by path.
+// findSources walks root (skipping hidden entries, DICOMDIR index files and
+// out) for NIfTI files and folders of DICOM files, sorted by path.
 func findSources(root, out string) ([]*buildSource, error) {
 	absOut, _ := filepath.Abs(out)
 	dicomDirs := map[string][]string{}
@@ -425,7 +425,7 @@ func findSources(root, out string) ([]*buildSource, error) {
 		switch {
 		case strings.HasSuffix(name, ".nii") || strings.HasSuffix(name, ".nii.gz"):
 			srcs = append(srcs, &buildSource{rel: filepath.ToSlash(rel), format: "nifti"})
-		case skipExt[filepath.Ext(name)]:
+		case skipExt[filepath.Ext(name)] || name == "dicomdir":
 		case IsDICOMFile(p):
 			dir := filepath.Dir(rel)
 			dicomDirs[dir] = append(dicomDirs[dir], p)

@@ -317,10 +317,17 @@ func (g *dicomGuard) element(end, depth int) (dicomElem, error) {
 	return e, nil
 }
 
+// errNotImage marks a DICOM file without pixel data (a DICOMDIR, a report,
+// a presentation state): not part of an image series.
+var errNotImage = errors.New("no pixel data (7fe0,0010): not an image")
+
 // dicomImageOf extracts the slice geometry and pixels from a parsed file.
 func dicomImageOf(ds *dicom.Dataset, bo binary.ByteOrder) (*dicomImage, error) {
 	im := &dicomImage{}
-	var err error
+	pe, err := ds.FindElementByTag(tag.PixelData)
+	if err != nil || pe.Value == nil || pe.Value.ValueType() != dicom.PixelData {
+		return nil, errNotImage
+	}
 	if im.SeriesUID, err = dcmString(ds, tag.SeriesInstanceUID); err != nil {
 		return nil, err
 	}
@@ -404,10 +411,6 @@ func dicomImageOf(ds *dicom.Dataset, bo binary.ByteOrder) (*dicomImage, error) {
 	}
 	if slope == 0 || math.IsNaN(slope) || math.IsInf(slope, 0) || math.IsNaN(inter) || math.IsInf(inter, 0) {
 		slope, inter = 1, 0
-	}
-	pe, err := ds.FindElementByTag(tag.PixelData)
-	if err != nil || pe.Value == nil || pe.Value.ValueType() != dicom.PixelData {
-		return nil, fmt.Errorf("no pixel data (7fe0,0010)")
 	}
 	info, ok := pe.Value.GetValue().(dicom.PixelDataInfo)
 	if !ok || !info.IntentionallyUnprocessed {
@@ -581,9 +584,10 @@ func IsDICOMFile(path string) bool {
 
 // ReadDICOMFolder reads the DICOM files of one folder (files, paths inside
 // it) and assembles each series among them (grouped by SeriesInstanceUID)
-// into a volume. A file that cannot be read fails the whole folder (its
-// series would have a gap); a series that cannot be assembled (one slice,
-// uneven spacing, mixed orientations, ...) has its Err set.
+// into a volume. DICOM files without pixel data (DICOMDIR, reports) are
+// ignored. A file that cannot be read fails the whole folder (its series
+// would have a gap); a series that cannot be assembled (one slice, uneven
+// spacing, mixed orientations, ...) has its Err set.
 func ReadDICOMFolder(files []string) ([]DICOMSeries, error) {
 	if len(files) > MaxSeriesFiles {
 		return nil, fmt.Errorf("%d DICOM files in one folder, more than the %d of MaxSeriesFiles", len(files), MaxSeriesFiles)
@@ -592,11 +596,17 @@ func ReadDICOMFolder(files []string) ([]DICOMSeries, error) {
 	names := map[*dicomImage]string{}
 	for _, f := range files {
 		im, err := readDICOMFile(f)
+		if errors.Is(err, errNotImage) {
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", filepath.Base(f), err)
 		}
 		groups[im.SeriesUID] = append(groups[im.SeriesUID], im)
 		names[im] = filepath.Base(f)
+	}
+	if len(groups) == 0 {
+		return nil, fmt.Errorf("none of the %d DICOM files has pixel data (no image series here)", len(files))
 	}
 	var out []DICOMSeries
 	for uidStr, ims := range groups {

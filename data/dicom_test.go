@@ -210,6 +210,23 @@ func TestReadDICOMFolder(t *testing.T) {
 			}
 		}
 	}
+	// A file without pixel data (a DICOMDIR) is ignored; a folder of such
+	// files is not a series.
+	dirFile := func() []byte {
+		w := &dcmWriter{bo: binary.LittleEndian}
+		w.str(0x0004, 0x1130, "CS", "ADNI")
+		b := dicomBytes(axialSpec(tsExplicitLE, 1, 5))
+		i := bytes.Index(b, []byte{0x08, 0x00, 0x16, 0x00}) // the data set's first element
+		return append(b[:i:i], w.buf.Bytes()...)
+	}
+	withDir := writeSeries(t, filepath.Join(dir, "withdir"), axialSpec(tsExplicitLE, 1, 5), axialSpec(tsExplicitLE, 2, 6))
+	writeFile(t, filepath.Join(dir, "withdir", "DICOMDIR"), dirFile())
+	if series, err := ReadDICOMFolder(append(withDir, filepath.Join(dir, "withdir", "DICOMDIR"))); err != nil || len(series) != 1 || series[0].Files != 2 || series[0].Err != nil {
+		t.Fatalf("with a DICOMDIR: %+v %v", series, err)
+	}
+	if _, err := ReadDICOMFolder([]string{filepath.Join(dir, "withdir", "DICOMDIR")}); err == nil || !strings.Contains(err.Error(), "none of the 1 DICOM files has pixel data") {
+		t.Fatalf("only a DICOMDIR: %v", err)
+	}
 	// A corrupt file fails the folder, naming the file.
 	bad := writeSeries(t, filepath.Join(dir, "bad"), axialSpec(tsExplicitLE, 1, 5), axialSpec(tsExplicitLE, 2, 6))
 	writeFile(t, bad[1], bytes.Repeat([]byte{0xff}, 300))

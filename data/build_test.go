@@ -39,12 +39,14 @@ func makeDownloads(t *testing.T) (root, csvPath string) {
 	writeFile(t, filepath.Join(root, "ADNI", "002_S_0003", "MPRAGE", "2006-02-01_10_00_00.0", "I3001", "IM_0003.dcm"), bytes.Repeat([]byte("garbage!"), 40))
 	nii("002_S_0003", "I3002", "RAS", false)
 	nii("003_S_0005", "I5001", "PIR", false)
+	nii("003_S_0005", "I5002", "LPS", false) // a second visit
 	nii("003_S_0012", "I12001", "LAS", true)
 	nii("003_S_0013", "I13001", "ASL", true)
 	// NC: 002_S_0002 (DICOM, coronal, big endian), 003_S_0004, 003_S_0006,
 	// 003_S_0014; 002_S_0011 has only a truncated NIfTI.
 	dcm("002_S_0002", "2006-03-01_11_00_00.0", "I2001", "LIP", tsExplicitBE)
 	nii("003_S_0004", "I4001", "LPS", false)
+	nii("003_S_0004", "I4002", "PIR", true) // a second visit
 	nii("003_S_0006", "I6001", "RAS", true)
 	nii("003_S_0014", "I14001", "IPL", false)
 	good := niftiBytes(niftiSpec{dim: [3]int{8, 8, 8}, datatype: niftiInt16, values: func(i, j, k int) float64 { return 5 }})
@@ -150,31 +152,49 @@ func TestBuild(t *testing.T) {
 	}
 
 	// Manifest rows match the files: same set, each in its row's
-	// split/class folder, one split per subject.
+	// split/class folder, in its subject's split; the subject lists and
+	// counts agree with the rows.
+	subjectSplit := map[string]string{}
+	for _, s := range m.Subjects {
+		subjectSplit[s.ID] = s.Split
+		if !slices.Contains(m.Splits[s.Split][s.Class], s.ID) {
+			t.Fatalf("subject %+v not listed under splits.%s.%s", s, s.Split, s.Class)
+		}
+	}
 	files := treeHashes(t, out1)
 	delete(files, ManifestName)
-	splitOf := map[string]string{}
+	counts := map[string]int{}
 	for _, s := range m.Slices {
 		if _, ok := files[s.File]; !ok {
 			t.Fatalf("manifest row %s: no such file", s.File)
 		}
 		delete(files, s.File)
-		if !strings.HasPrefix(s.File, s.Split+"/"+s.Class+"/") || s.Plane != "axial" {
+		if !strings.HasPrefix(s.File, s.Split+"/"+s.Class+"/") || s.Plane != "axial" || wantClass[s.Subject] != s.Class {
 			t.Fatalf("row %+v", s)
 		}
-		if sp, ok := splitOf[s.Subject]; ok && sp != s.Split {
-			t.Fatalf("subject %s has slices in %s and %s", s.Subject, sp, s.Split)
+		if s.Split != subjectSplit[s.Subject] {
+			t.Fatalf("slice %s of subject %s is in %s, the subject in %q", s.File, s.Subject, s.Split, subjectSplit[s.Subject])
 		}
-		splitOf[s.Subject] = s.Split
+		counts[s.Split+"/"+s.Class]++
 	}
 	if len(files) != 0 {
 		t.Fatalf("files not in the manifest: %v", files)
 	}
+	for split, byClass := range m.Counts {
+		for class, n := range byClass {
+			if counts[split+"/"+class] != n {
+				t.Fatalf("slice_counts %s/%s = %d, the rows say %d", split, class, n, counts[split+"/"+class])
+			}
+		}
+	}
 	vols := map[string]int{}
 	for _, v := range m.Volumes {
 		vols[v.Subject]++
+		if v.Split != subjectSplit[v.Subject] {
+			t.Fatalf("volume %s of subject %s is in %s, the subject in %s", v.Source, v.Subject, v.Split, subjectSplit[v.Subject])
+		}
 	}
-	if vols["002_S_0001"] != 2 || len(m.Volumes) != 10 {
+	if vols["002_S_0001"] != 2 || vols["003_S_0004"] != 2 || vols["003_S_0005"] != 2 || len(m.Volumes) != 12 {
 		t.Errorf("volumes per subject %v", vols)
 	}
 	// The dataset opens as the trainer reads it.
@@ -308,7 +328,7 @@ func TestBuildOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Subjects) != 10 || m.Splits["test"] != nil || len(m.Slices) != 4*10 { // 11 files, one truncated
+	if len(m.Subjects) != 10 || m.Splits["test"] != nil || len(m.Slices) != 4*12 { // 13 files of 11 subjects, one truncated
 		t.Fatalf("%d subjects, splits %v, %d slices", len(m.Subjects), m.Splits, len(m.Slices))
 	}
 	f, err := os.Open(filepath.Join(out, filepath.FromSlash(m.Slices[0].File)))

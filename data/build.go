@@ -417,7 +417,12 @@ func findSources(root, out string) ([]*buildSource, error) {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() {
+		if d.Type()&fs.ModeSymlink != 0 {
+			// A linked file counts (linked folders are not followed).
+			if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+				return nil
+			}
+		} else if !d.Type().IsRegular() {
 			return nil
 		}
 		rel, _ := filepath.Rel(root, p)

@@ -322,6 +322,14 @@ func TestBuildOptions(t *testing.T) {
 			checkErr(t, err, tc.want)
 		})
 	}
+	// Linked files are found.
+	linked := t.TempDir()
+	if err := os.Symlink(filepath.Join(root, "nifti", "ADNI_003_S_0004_MR_MPRAGE_br_raw_I4001.nii.gz"), filepath.Join(linked, "scan.nii.gz")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := Build(BuildOptions{Root: linked, Out: filepath.Join(t.TempDir(), "ds"), Class: "NC"}); err != nil || len(m.Subjects) != 1 || m.Subjects[0].ID != "scan" {
+		t.Fatalf("linked file: %v", err)
+	}
 	// Without a CSV, one class for all; coronal 16-bit middle slices; no test split.
 	out := filepath.Join(t.TempDir(), "ds")
 	m, err := Build(BuildOptions{Root: filepath.Join(root, "nifti"), Out: out, Class: "NC", Plane: Coronal, Slices: SliceSelect{Mode: "middle", N: 4}, Bits: 16, Size: 20})

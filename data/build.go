@@ -179,7 +179,7 @@ func Build(opt BuildOptions) (*Manifest, error) {
 		if reason != "" {
 			if !skippedSubject[s.subject] {
 				skippedSubject[s.subject] = true
-				m.Skipped = append(m.Skipped, ManifestSkip{Subject: s.subject, Reason: reason})
+				m.Skipped = append(m.Skipped, ManifestSkip{Subject: s.subject, Reason: oneLine(reason)})
 			}
 			continue
 		}
@@ -278,12 +278,12 @@ func Build(opt BuildOptions) (*Manifest, error) {
 	for i, s := range kept {
 		o := outs[i]
 		if o.err != "" {
-			m.Skipped = append(m.Skipped, ManifestSkip{Subject: s.subject, Source: s.rel, Reason: o.err})
+			m.Skipped = append(m.Skipped, ManifestSkip{Subject: s.subject, Source: s.rel, Reason: oneLine(o.err)})
 			continue
 		}
 		for _, v := range o.volumes {
 			if v.err != "" {
-				m.Skipped = append(m.Skipped, ManifestSkip{Subject: s.subject, Source: s.rel, Series: v.series, Reason: v.err})
+				m.Skipped = append(m.Skipped, ManifestSkip{Subject: s.subject, Source: s.rel, Series: v.series, Reason: oneLine(v.err)})
 				continue
 			}
 			if len(v.slices) == 0 {
@@ -571,7 +571,7 @@ func processSource(s *buildSource, opt BuildOptions, stage string) (sourceOut, e
 		vo := volumeOut{series: vl.series}
 		tag := s.tag
 		if len(vols) > 1 {
-			tag = fmt.Sprintf("%s_series%d", tag, n+1)
+			tag = fmt.Sprintf("%s+s%d", tag, n+1) // '+' is never in a tag: no clash
 		}
 		if vl.err != nil {
 			vo.err = vl.err.Error()

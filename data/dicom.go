@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
@@ -447,11 +448,21 @@ func dicomImageOf(ds *dicom.Dataset, bo binary.ByteOrder) (*dicomImage, error) {
 	return im, nil
 }
 
-// oneLine escapes control characters (as Go string literals do), so that a
-// message quoting a file's bytes stays on one line.
+// oneLine escapes control characters as \xNN, so that a message quoting a
+// file's bytes (or a hostile file name) stays on one line.
 func oneLine(s string) string {
-	q := strconv.Quote(s)
-	return q[1 : len(q)-1]
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			fmt.Fprintf(&b, "\\x%02x", r)
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func tagName(t tag.Tag) string {

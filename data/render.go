@@ -265,19 +265,20 @@ func catmullRom(x float64) float64 {
 	return 0
 }
 
-// render resamples buf (w x h) and windows it to [lo, hi] -> black..white,
-// as an 8-bit (image.Gray) or 16-bit (image.Gray16) image. The padding
-// around the slice is black.
+// render windows buf (w x h) to [lo, hi] (black..white; values outside are
+// clipped first, so that a few extreme voxels do not bleed into their
+// neighbours), resamples it, and returns an 8-bit (image.Gray) or 16-bit
+// (image.Gray16) image. The padding around the slice is black.
 func (r *resampler) render(buf []float32, lo, hi float64, bits int) image.Image {
 	s := r.side
-	flo := float32(lo)
+	flo, span := float32(lo), float32(hi-lo)
 	for y := 0; y < r.h; y++ {
 		src := buf[y*r.w : (y+1)*r.w]
 		dst := r.tmp[y*s : (y+1)*s]
 		for x, t := range r.cols {
 			var acc float32
 			for k, wt := range t.wt {
-				acc += wt * (src[t.first+k] - flo)
+				acc += wt * min(span, max(0, src[t.first+k]-flo))
 			}
 			dst[x] = acc
 		}

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/BurntSushi/toml v1.6.0
+	github.com/suyashkumar/dicom v1.0.7
 	github.com/urfave/cli/v2 v2.27.7
 	golang.org/x/image v0.48.0
 	gonum.org/v1/plot v0.17.0

@@ -22,10 +22,31 @@
 //
 // ReadNIfTIFile reads single-file NIfTI-1 volumes (.nii, .nii.gz; either byte
 // order; uint8, int8, int16, uint16, int32, uint32, float32, float64; with
-// scl_slope/scl_inter applied when the slope is nonzero). AxialSlices and
-// SliceVolumes cut volumes into upright 8-bit axial slices and write them as
-// PNGs in the ADNI layout (`sgan data slice`). Volumes are assumed to be
-// stored roughly aligned with RAS (see AxialSlices).
+// scl_slope/scl_inter applied when the slope is nonzero; the affine from the
+// sform, else the qform). ReadDICOMFolder reads uncompressed DICOM series
+// (github.com/suyashkumar/dicom behind a structure check): slices sorted by
+// position along the normal of ImageOrientationPatient, geometry from
+// ImagePositionPatient/ImageOrientationPatient/PixelSpacing (LPS, converted
+// to RAS), RescaleSlope/Intercept, BitsStored and sign applied. Both are
+// bounded against hostile files (MaxVolumeVoxels, MaxNIfTIExtension,
+// MaxDICOMFileBytes, MaxDICOMSide, MaxDICOMNesting, MaxSeriesFiles): a
+// header declaring too much is a one-line error before any allocation.
+//
+// Canonical turns any volume into the RAS frame (voxel axes permuted and
+// flipped to the nearest world axes, read from the affine; no resampling),
+// so the same anatomy gives the same slices whatever its storage. Slices are
+// cut in a plane (Axial, Coronal, Sagittal) with square pixels in mm:
+// axial with anterior at the top and the subject's right on the image's
+// right (neurological convention), coronal with superior at the top and
+// right on the right, sagittal with superior at the top and anterior on the
+// left. Each volume is windowed by percentiles of its nonzero voxels.
+//
+// AxialSlices and SliceVolumes cut NIfTI volumes into 8-bit axial PNGs
+// (`sgan data slice`, one class, a per-slice split). Build (`sgan data
+// build`) turns a folder of subjects (DICOM series and NIfTI files) and a
+// diagnosis CSV into a dataset in the ADNI layout with a subject-disjoint,
+// class-stratified split and a dataset.json Manifest; SubjectLeaks checks a
+// dataset's folders against its manifest.
 //
 // # Loader
 //

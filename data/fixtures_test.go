@@ -109,6 +109,11 @@ type niftiSpec struct {
 	voxOffset    float32
 	flipY        bool // negative j step in the sform
 	values       func(i, j, k int) float64
+	// affine, when set, replaces the default sform (identity, or flipY):
+	// written as the sform, or as the qform (quaternion, pixdim and qfac)
+	// with sform_code 0 when qform is set.
+	affine *[3][4]float64
+	qform  bool
 }
 
 // niftiBytes encodes s as a single-file NIfTI-1 image.
@@ -134,14 +139,37 @@ func niftiBytes(s niftiSpec) []byte {
 	putf(108, s.voxOffset)
 	putf(112, s.slope)
 	putf(116, s.inter)
-	put16(254, 2) // sform_code
-	putf(280, 1)
-	if s.flipY {
-		putf(296+4, -1)
-	} else {
-		putf(296+4, 1)
+	switch {
+	case s.affine != nil && s.qform:
+		b, c, d, qfac, pix := quaternOf(*s.affine)
+		put16(252, 1) // qform_code
+		putf(76, float32(qfac))
+		for a := 0; a < 3; a++ {
+			putf(80+4*a, float32(pix[a]))
+		}
+		putf(256, float32(b))
+		putf(260, float32(c))
+		putf(264, float32(d))
+		putf(268, float32(s.affine[0][3]))
+		putf(272, float32(s.affine[1][3]))
+		putf(276, float32(s.affine[2][3]))
+	case s.affine != nil:
+		put16(254, 2) // sform_code
+		for r := 0; r < 3; r++ {
+			for c := 0; c < 4; c++ {
+				putf(280+16*r+4*c, float32(s.affine[r][c]))
+			}
+		}
+	default:
+		put16(254, 2) // sform_code
+		putf(280, 1)
+		if s.flipY {
+			putf(296+4, -1)
+		} else {
+			putf(296+4, 1)
+		}
+		putf(312+8, 1)
 	}
-	putf(312+8, 1)
 	copy(hdr[344:], "n+1\x00")
 	var buf bytes.Buffer
 	buf.Write(hdr)
@@ -172,6 +200,59 @@ func niftiBytes(s niftiSpec) []byte {
 		}
 	}
 	return buf.Bytes()
+}
+
+// quaternOf decomposes the 3x3 part of an affine into the NIfTI qform:
+// quaternion (b, c, d) of the rotation, qfac (-1 for a left-handed
+// matrix) and the voxel sizes (NIfTI-1 method 2, as nifti_mat44_to_quatern).
+func quaternOf(m [3][4]float64) (b, c, d, qfac float64, pix [3]float64) {
+	var R [3][3]float64
+	for col := 0; col < 3; col++ {
+		pix[col] = math.Sqrt(m[0][col]*m[0][col] + m[1][col]*m[1][col] + m[2][col]*m[2][col])
+		for r := 0; r < 3; r++ {
+			R[r][col] = m[r][col] / pix[col]
+		}
+	}
+	det := R[0][0]*(R[1][1]*R[2][2]-R[1][2]*R[2][1]) - R[0][1]*(R[1][0]*R[2][2]-R[1][2]*R[2][0]) + R[0][2]*(R[1][0]*R[2][1]-R[1][1]*R[2][0])
+	qfac = 1
+	if det < 0 {
+		qfac = -1
+		for r := 0; r < 3; r++ {
+			R[r][2] = -R[r][2]
+		}
+	}
+	a := R[0][0] + R[1][1] + R[2][2] + 1
+	if a > 0.5 {
+		a = 0.5 * math.Sqrt(a)
+		b = 0.25 * (R[2][1] - R[1][2]) / a
+		c = 0.25 * (R[0][2] - R[2][0]) / a
+		d = 0.25 * (R[1][0] - R[0][1]) / a
+	} else {
+		xd := 1 + R[0][0] - (R[1][1] + R[2][2])
+		yd := 1 + R[1][1] - (R[0][0] + R[2][2])
+		zd := 1 + R[2][2] - (R[0][0] + R[1][1])
+		switch {
+		case xd > 1:
+			b = 0.5 * math.Sqrt(xd)
+			c = 0.25 * (R[0][1] + R[1][0]) / b
+			d = 0.25 * (R[0][2] + R[2][0]) / b
+			a = 0.25 * (R[2][1] - R[1][2]) / b
+		case yd > 1:
+			c = 0.5 * math.Sqrt(yd)
+			b = 0.25 * (R[0][1] + R[1][0]) / c
+			d = 0.25 * (R[1][2] + R[2][1]) / c
+			a = 0.25 * (R[0][2] - R[2][0]) / c
+		default:
+			d = 0.5 * math.Sqrt(zd)
+			b = 0.25 * (R[0][2] + R[2][0]) / d
+			c = 0.25 * (R[1][2] + R[2][1]) / d
+			a = 0.25 * (R[1][0] - R[0][1]) / d
+		}
+		if a < 0 {
+			b, c, d = -b, -c, -d
+		}
+	}
+	return b, c, d, qfac, pix
 }
 
 func gzipBytes(b []byte) []byte {

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -17,6 +18,7 @@ type Info struct {
 	Origin string      // the root, or what it is ("demo (embedded Colin27 slices)")
 	Kind   string      // "folders" or "CIFAR-10 binary release, 32x32 RGB"
 	Splits []SplitInfo // in Splits order; one unnamed split for a folder without split folders
+	root   string      // the folder, when it is one (its dataset.json is described too)
 }
 
 // SplitInfo is one split of a dataset.
@@ -72,6 +74,7 @@ func Inspect(root string) (*Info, error) {
 			return nil, err
 		}
 		fsys = os.DirFS(root)
+		info.root = root
 	}
 	splits := FolderSplits(fsys, ".")
 	if len(splits) == 0 {
@@ -140,7 +143,66 @@ func (info *Info) Write(w io.Writer) error {
 			fmt.Fprintf(w, "    %d files could not be read\n", s.Bad)
 		}
 	}
+	if info.Kind == "folders" && info.root != "" {
+		writeManifestInfo(w, info.root)
+	}
 	return nil
+}
+
+// WriteSplits prints subjects and slices per split and class.
+func (m *Manifest) WriteSplits(w io.Writer) {
+	for _, split := range []string{"train", "test"} {
+		byClass := m.Splits[split]
+		if byClass == nil {
+			continue
+		}
+		var parts []string
+		n := 0
+		for _, cl := range m.Classes {
+			if ids := byClass[cl]; len(ids) > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d (%d slices)", cl, len(ids), m.Counts[split][cl]))
+				n += len(ids)
+			}
+		}
+		fmt.Fprintf(w, "  %-5s %d subjects: %s\n", split+":", n, strings.Join(parts, ", "))
+	}
+}
+
+// writeManifestInfo adds what a dataset.json says (sgan data build) to `sgan data info`:
+// subjects per split, and whether a subject has slices in both train and test.
+func writeManifestInfo(w io.Writer, root string) {
+	m, err := ReadManifest(root)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(w, "  %v\n", err)
+		}
+		return
+	}
+	o := m.Options
+	fmt.Fprintf(w, "  %s: built from %s (%s slices, %s, test fraction %g, seed %d)\n", ManifestName, o.Root, o.Plane, o.Slices, o.TestFrac, o.Seed)
+	m.WriteSplits(w)
+	if len(m.Skipped) > 0 {
+		fmt.Fprintf(w, "  skipped when built: %d subjects or sources (see \"skipped\" in %s)\n", len(m.Skipped), ManifestName)
+	}
+	leaks, _, err := SubjectLeaks(root)
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "  %v\n", err)
+	case len(leaks) > 0:
+		fmt.Fprintf(w, "  WARNING: %s\n", LeakWarning(root, leaks))
+	default:
+		n := 0
+		for _, byClass := range m.Splits {
+			for _, ids := range byClass {
+				n += len(ids)
+			}
+		}
+		if len(m.Splits["test"]) == 0 {
+			fmt.Fprintf(w, "  %d subjects, no test split\n", n)
+		} else {
+			fmt.Fprintf(w, "  no subject has slices in both train and test\n")
+		}
+	}
 }
 
 func colorMode(m color.Model) string {

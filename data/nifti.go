@@ -2,7 +2,6 @@ package data
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
@@ -28,6 +27,18 @@ const (
 
 const niftiHeaderSize = 348
 
+// Limits on what a volume file may declare, checked before anything is
+// allocated for it: a hostile or broken header must give a one-line error,
+// not exhaust memory.
+const (
+	// MaxVolumeVoxels bounds the voxels of one 3D volume (512^3; a
+	// 1 mm whole-head T1 has ~16M). Its float32 data take up to 512 MiB.
+	MaxVolumeVoxels = 1 << 27
+	// MaxNIfTIExtension bounds the bytes between the header and the voxels
+	// (NIfTI extensions; vox_offset - 348).
+	MaxNIfTIExtension = 16 << 20
+)
+
 // Volume is a 3D scalar image read from a NIfTI-1 file. Voxel (i, j, k) is
 // Data[i + Dim[0]*(j + Dim[1]*k)]: i varies fastest, as stored on disk.
 // Values have scl_slope/scl_inter applied.
@@ -50,15 +61,18 @@ func (v *Volume) At(i, j, k int) float32 { return v.Data[i+v.Dim[0]*(j+v.Dim[1]*
 
 // ReadNIfTIFile reads a single-file NIfTI-1 volume (.nii or .nii.gz; gzip is
 // detected from the content). Only the first 3D volume of a 4D series is read.
+// The file is streamed: at most the header, MaxNIfTIExtension bytes and the
+// declared voxels are read (and inflated), whatever the file's size.
 func ReadNIfTIFile(path string) (*Volume, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("data: %s: no such file (give the path of a .nii or .nii.gz volume)", path)
 		}
 		return nil, fmt.Errorf("data: %w", err)
 	}
-	v, err := ReadNIfTI(bytes.NewReader(b))
+	defer f.Close()
+	v, err := ReadNIfTI(f)
 	if err != nil {
 		return nil, fmt.Errorf("data: %s: %w", path, err)
 	}
@@ -67,6 +81,8 @@ func ReadNIfTIFile(path string) (*Volume, error) {
 
 // ReadNIfTI reads a single-file NIfTI-1 volume from r, gunzipping it first
 // when it starts with the gzip magic. Errors are not prefixed with a path.
+// Memory grows with the voxels actually read, so a short file that declares
+// a large volume fails before allocating it.
 func ReadNIfTI(r io.Reader) (*Volume, error) {
 	br := bufio.NewReader(r)
 	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -114,6 +130,11 @@ func ReadNIfTI(r io.Reader) (*Volume, error) {
 			v.Pixdim[a] = p
 		}
 	}
+	n := v.Dim[0] * v.Dim[1] * v.Dim[2] // at most 32767^3: no overflow
+	if n > MaxVolumeVoxels {
+		return nil, fmt.Errorf("NIfTI header declares %dx%dx%d = %d voxels, more than the limit of %d (MaxVolumeVoxels; a broken or hostile file, or downsample the volume)",
+			v.Dim[0], v.Dim[1], v.Dim[2], n, MaxVolumeVoxels)
+	}
 	v.Datatype = i16(70)
 	var size int
 	switch v.Datatype {
@@ -128,7 +149,11 @@ func ReadNIfTI(r io.Reader) (*Volume, error) {
 	default:
 		return nil, fmt.Errorf("unsupported NIfTI datatype %d (supported: uint8, int8, int16, uint16, int32, uint32, float32, float64)", v.Datatype)
 	}
-	voxOffset := int(f32(108))
+	off := f32(108)
+	if math.IsNaN(off) || off > niftiHeaderSize+MaxNIfTIExtension {
+		return nil, fmt.Errorf("bad NIfTI header: vox_offset %g is past the %d-byte limit on header extensions (MaxNIfTIExtension)", off, niftiHeaderSize+MaxNIfTIExtension)
+	}
+	voxOffset := int(off)
 	if voxOffset < niftiHeaderSize {
 		voxOffset = niftiHeaderSize + 4 // 352: header plus the extension flag
 	}
@@ -142,39 +167,44 @@ func ReadNIfTI(r io.Reader) (*Volume, error) {
 	if _, err := io.CopyN(io.Discard, br, int64(voxOffset-niftiHeaderSize)); err != nil {
 		return nil, fmt.Errorf("truncated NIfTI file: ends before vox_offset %d", voxOffset)
 	}
-	n := v.Dim[0] * v.Dim[1] * v.Dim[2]
-	raw := make([]byte, n*size)
-	if _, err := io.ReadFull(br, raw); err != nil {
-		return nil, fmt.Errorf("truncated NIfTI file: want %d voxels of %d bytes after vox_offset %d: %v", n, size, voxOffset, err)
-	}
-	v.Data = make([]float32, n)
-	for i := range v.Data {
-		var x float64
-		switch v.Datatype {
-		case niftiUint8:
-			x = float64(raw[i])
-		case niftiInt8:
-			x = float64(int8(raw[i]))
-		case niftiInt16:
-			x = float64(int16(bo.Uint16(raw[2*i:])))
-		case niftiUint16:
-			x = float64(bo.Uint16(raw[2*i:]))
-		case niftiInt32:
-			x = float64(int32(bo.Uint32(raw[4*i:])))
-		case niftiUint32:
-			x = float64(bo.Uint32(raw[4*i:]))
-		case niftiFloat32:
-			x = float64(math.Float32frombits(bo.Uint32(raw[4*i:])))
-		case niftiFloat64:
-			x = math.Float64frombits(bo.Uint64(raw[8*i:]))
+	// Read and convert in chunks, so that memory follows the data present.
+	const chunk = 1 << 20 // voxels
+	raw := make([]byte, min(n, chunk)*size)
+	v.Data = make([]float32, 0, min(n, chunk))
+	for done := 0; done < n; {
+		m := min(n-done, chunk)
+		if _, err := io.ReadFull(br, raw[:m*size]); err != nil {
+			return nil, fmt.Errorf("truncated NIfTI file: want %d voxels of %d bytes after vox_offset %d, found %d", n, size, voxOffset, done)
 		}
-		if slope != 0 {
-			x = x*slope + inter
+		for i := 0; i < m; i++ {
+			var x float64
+			switch v.Datatype {
+			case niftiUint8:
+				x = float64(raw[i])
+			case niftiInt8:
+				x = float64(int8(raw[i]))
+			case niftiInt16:
+				x = float64(int16(bo.Uint16(raw[2*i:])))
+			case niftiUint16:
+				x = float64(bo.Uint16(raw[2*i:]))
+			case niftiInt32:
+				x = float64(int32(bo.Uint32(raw[4*i:])))
+			case niftiUint32:
+				x = float64(bo.Uint32(raw[4*i:]))
+			case niftiFloat32:
+				x = float64(math.Float32frombits(bo.Uint32(raw[4*i:])))
+			case niftiFloat64:
+				x = math.Float64frombits(bo.Uint64(raw[8*i:]))
+			}
+			if slope != 0 {
+				x = x*slope + inter
+			}
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				x = 0
+			}
+			v.Data = append(v.Data, float32(x))
 		}
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			x = 0
-		}
-		v.Data[i] = float32(x)
+		done += m
 	}
 	return v, nil
 }

@@ -40,81 +40,54 @@ func (o SliceOptions) withDefaults() SliceOptions {
 
 // Slice is one 8-bit axial slice of a volume.
 type Slice struct {
-	K     int // index along the volume's third axis
+	K     int // index along the superior axis of the canonical (RAS) volume
 	Image *image.Gray
 }
 
-// AxialSlices cuts v along its third axis into upright 8-bit slices, keeps
-// those with enough foreground, and returns them in order of K.
+// AxialSlices cuts v into upright 8-bit axial slices, keeps those with
+// enough foreground, and returns them in order of K (inferior to superior).
 //
-// Orientation: the volume is assumed to be stored with axes roughly aligned
-// to world RAS (i ≈ left-right, j ≈ posterior-anterior, k ≈ inferior-
-// superior), as MNI/Colin27 templates and most converted T1 scans are. The
-// sign of each in-plane axis is read from the affine (sform, else qform):
-// rows are flipped so that anterior is at the top, and columns so that the
-// subject's right is on the image's right (neurological convention; the
-// training flip makes this immaterial). A volume whose in-plane axes are not
-// i≈x and j≈y (for example a sagittal acquisition) is sliced the same way
-// and the returned warning says so.
+// Orientation: v is first turned into its canonical RAS form (Canonical:
+// voxel axes permuted and flipped to the world axes nearest to them, read
+// from the affine, i.e. the NIfTI sform, else the qform), so sagittal and
+// coronal acquisitions give axial slices too. Slices have anterior at the
+// top and the subject's right on the image's right (neurological
+// convention; the training flip makes this immaterial). Anisotropic voxels
+// are resampled to square pixels. The returned warning is non-empty when
+// the volume is oblique by more than 20 degrees (its slices are then cut
+// along the nearest world axis, not resampled).
 func AxialSlices(v *Volume, opt SliceOptions) ([]Slice, string, error) {
-	opt = opt.withDefaults()
-	lo, hi, err := windowRange(v.Data, opt.LowPct, opt.HighPct)
-	if err != nil {
-		return nil, "", err
-	}
-	nx, ny, nz := v.Dim[0], v.Dim[1], v.Dim[2]
-	flipCols := v.Affine[0][0] < 0
-	flipRows := v.Affine[1][1] >= 0 // j increasing towards anterior: anterior must be row 0
-	warning := ""
-	if dominant(v.Affine, 0) != 0 || dominant(v.Affine, 1) != 1 {
-		warning = "volume axes are not aligned with RAS (i≈x, j≈y); slices along the third axis may not be axial or upright"
-	}
-	side := max(nx, ny)
-	ox, oy := (side-nx)/2, (side-ny)/2
-	scale := 255 / (hi - lo)
-	var out []Slice
-	for k := 0; k < nz; k++ {
-		g := image.NewGray(image.Rect(0, 0, side, side))
-		fg := 0
-		for j := 0; j < ny; j++ {
-			row := j
-			if flipRows {
-				row = ny - 1 - j
-			}
-			for i := 0; i < nx; i++ {
-				col := i
-				if flipCols {
-					col = nx - 1 - i
-				}
-				x := (float64(v.Data[i+nx*(j+ny*k)]) - lo) * scale
-				p := uint8(math.Round(min(255, max(0, x))))
-				if p >= 26 {
-					fg++
-				}
-				g.Pix[(oy+row)*g.Stride+ox+col] = p
-			}
-		}
-		if opt.MinForeground >= 0 && float64(fg) < opt.MinForeground*float64(nx*ny) {
-			continue
-		}
-		img := g
-		if opt.Size > 0 && opt.Size != side {
-			img = resizeGray(g, opt.Size)
-		}
-		out = append(out, Slice{K: k, Image: img})
-	}
-	return out, warning, nil
+	sl, _, warn, err := axialSlices(v, opt)
+	return sl, warn, err
 }
 
-// dominant is the world axis that voxel axis a mostly moves along.
-func dominant(m [3][4]float64, a int) int {
-	best := 0
-	for r := 1; r < 3; r++ {
-		if math.Abs(m[r][a]) > math.Abs(m[best][a]) {
-			best = r
-		}
+// axialSlices is AxialSlices that also returns the number of axial slices.
+func axialSlices(v *Volume, opt SliceOptions) ([]Slice, int, string, error) {
+	opt = opt.withDefaults()
+	c, ro, err := Canonical(v)
+	if err != nil {
+		return nil, 0, "", err
 	}
-	return best
+	res, err := cutVolume(c, cutOptions{plane: Axial, size: opt.Size, bits: 8, lowPct: opt.LowPct, highPct: opt.HighPct, minFg: opt.MinForeground, sel: SliceSelect{Mode: "all"}})
+	if err != nil {
+		return nil, 0, "", err
+	}
+	out := make([]Slice, len(res.slices))
+	for i, s := range res.slices {
+		out[i] = Slice{K: s.index, Image: s.img.(*image.Gray)}
+	}
+	return out, res.n, obliqueWarning(ro), nil
+}
+
+// ObliqueWarnDeg is the obliquity above which slicing warns that slices are
+// cut along the nearest world axis.
+const ObliqueWarnDeg = 20
+
+func obliqueWarning(ro Reorientation) string {
+	if ro.ObliqueDeg <= ObliqueWarnDeg {
+		return ""
+	}
+	return fmt.Sprintf("volume is oblique by %.0f degrees (stored as %s): slices are cut along the nearest world axis, not resampled", ro.ObliqueDeg, ro.Codes)
 }
 
 // windowRange returns the lowPct and highPct percentiles of the nonzero values.
@@ -218,7 +191,7 @@ func SliceVolumes(volumes []string, out, class string, testFrac float64, opt Sli
 		if err != nil {
 			return st, err
 		}
-		sl, warn, err := AxialSlices(v, opt)
+		sl, n, warn, err := axialSlices(v, opt)
 		if err != nil {
 			return st, fmt.Errorf("data: %s: %w", f, err)
 		}
@@ -227,7 +200,7 @@ func SliceVolumes(volumes []string, out, class string, testFrac float64, opt Sli
 		}
 		base := VolumeBase(f)
 		st.Volumes++
-		st.Skipped += v.Dim[2] - len(sl)
+		st.Skipped += n - len(sl)
 		for _, s := range sl {
 			split := "train"
 			if testFrac > 0 && hashFrac(fmt.Sprintf("%s/%d", base, s.K)) < testFrac {

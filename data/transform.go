@@ -121,13 +121,6 @@ func scalerFor(dw, dh, sw, sh int) draw.Scaler {
 	return s.(draw.Scaler)
 }
 
-// resizeGray resizes a gray image to side x side with Catmull-Rom.
-func resizeGray(g *image.Gray, side int) *image.Gray {
-	out := image.NewGray(image.Rect(0, 0, side, side))
-	copy(out.Pix, ToPlanes(g, side, 1))
-	return out
-}
-
 // Transform turns cached 8-bit planes into normalised floats in [-1, 1]
 // (pixel/127.5 - 1), written to dst (len channels*side*side). It draws, in
 // order, the horizontal flip (p = 0.5, when hflip) and then the

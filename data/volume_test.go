@@ -1,11 +1,15 @@
 package data
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -229,4 +233,96 @@ func TestSliceVolumes(t *testing.T) {
 	checkErr(t, err, "not a folder name")
 	_, err = SliceVolumes([]string{filepath.Join(dir, "nothing")}, out, "AD", 0, SliceOptions{})
 	checkErr(t, err, "nothing: no such file or folder")
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// zeros is an endless stream of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// TestNIfTILimits: hostile headers fail with one-line errors before any
+// large allocation, and a stream is read no further than the voxels it
+// declares (a decompression bomb is not inflated).
+func TestNIfTILimits(t *testing.T) {
+	small := niftiBytes(niftiSpec{dim: [3]int{4, 4, 4}, datatype: niftiUint8, values: func(i, j, k int) float64 { return 1 }})
+	edit := func(f func(b []byte)) []byte {
+		b := append([]byte(nil), small...)
+		f(b)
+		return b
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"32767^3 voxels", edit(func(b []byte) {
+			for a := 0; a < 3; a++ {
+				binary.LittleEndian.PutUint16(b[42+2*a:], 32767)
+			}
+		}), "MaxVolumeVoxels"},
+		{"vox_offset 1e9", edit(func(b []byte) { binary.LittleEndian.PutUint32(b[108:], math.Float32bits(1e9)) }), "MaxNIfTIExtension"},
+		{"vox_offset NaN", edit(func(b []byte) { binary.LittleEndian.PutUint32(b[108:], math.Float32bits(float32(math.NaN()))) }), "vox_offset"},
+		{"negative dim", edit(func(b []byte) { binary.LittleEndian.PutUint16(b[44:], 0xffff) }), "dim[2] = -1"},
+		{"400^3 int16 in 1 kB", edit(func(b []byte) {
+			for a := 0; a < 3; a++ {
+				binary.LittleEndian.PutUint16(b[42+2*a:], 400)
+			}
+			binary.LittleEndian.PutUint16(b[70:], niftiInt16)
+		}), "truncated NIfTI file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := ReadNIfTI(bytes.NewReader(tc.data))
+			runtime.ReadMemStats(&after)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %v, want one line containing %q", err, tc.want)
+			}
+			if d := after.TotalAlloc - before.TotalAlloc; d > 32<<20 {
+				t.Errorf("allocated %d MiB for a %d-byte file", d>>20, len(tc.data))
+			}
+		})
+	}
+	// An endless stream after a 64^3 uint8 header: only the header and the
+	// declared voxels are consumed (plus the buffered reader's read-ahead).
+	hdr := niftiBytes(niftiSpec{dim: [3]int{64, 64, 64}, datatype: niftiUint8, values: func(i, j, k int) float64 { return 0 }})[:352]
+	cr := &countingReader{r: io.MultiReader(bytes.NewReader(hdr), zeros{})}
+	v, err := ReadNIfTI(cr)
+	if err != nil || len(v.Data) != 64*64*64 {
+		t.Fatalf("endless stream: %v", err)
+	}
+	if want := int64(352 + 64*64*64); cr.n > want+8192 {
+		t.Errorf("read %d bytes of an endless stream, want about %d", cr.n, want)
+	}
+	// A gzip bomb: 16^3 voxels declared, 64 MiB of zeros compressed to
+	// about 64 kB. Reading stops after the voxels, near the start of the
+	// compressed stream.
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw.Write(niftiBytes(niftiSpec{dim: [3]int{16, 16, 16}, datatype: niftiUint8, values: func(i, j, k int) float64 { return 3 }}))
+	io.CopyN(zw, zeros{}, 64<<20)
+	zw.Close()
+	cr = &countingReader{r: bytes.NewReader(gz.Bytes())}
+	if v, err = ReadNIfTI(cr); err != nil || v.At(15, 15, 15) != 3 {
+		t.Fatalf("bomb: %v", err)
+	}
+	if cr.n > int64(gz.Len())/10 {
+		t.Errorf("read %d of the bomb's %d compressed bytes", cr.n, gz.Len())
+	}
 }

@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -49,6 +50,9 @@ type Report struct {
 	Reference   Result         `json:"reference"`           // the real test split scored like a model: the floor at its sample size
 	Models      []Result       `json:"models"`
 	Created     time.Time      `json:"created"`
+	// SubjectsInBothSplits are subjects with images in both train and test, per the dataset.json
+	// of `sgan data build` (empty without one).
+	SubjectsInBothSplits []string `json:"subjects_in_both_splits,omitempty"`
 
 	train Images // the real training images, for the pairs figures
 }
@@ -175,6 +179,13 @@ func Run(opt Options) (*Report, error) {
 	if root == "" {
 		root = cfg.Data.Root
 	}
+	// A dataset.json from sgan data build maps slices to subjects: warn when one is in both splits.
+	leaks, _, err := data.SubjectLeaks(root)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "eval: warning: %v\n", err)
+	} else if len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "eval: warning: %s\n", data.LeakWarning(root, leaks))
+	}
 	rd, err := loadReal(root, cfg.Model.Resolution, cfg.Model.Channels, opt)
 	if err != nil {
 		return nil, err
@@ -191,7 +202,7 @@ func Run(opt Options) (*Report, error) {
 		}
 	}
 	rep := &Report{Data: dataName(root), Resolution: rd.res, Channels: rd.ch, Classes: rd.classes,
-		TrainImages: rd.train.N, TestImages: rd.test.N, TestSplit: rd.split, Seed: opt.Seed, Created: time.Now().UTC()}
+		TrainImages: rd.train.N, TestImages: rd.test.N, TestSplit: rd.split, Seed: opt.Seed, Created: time.Now().UTC(), SubjectsInBothSplits: leaks}
 	rep.train = rd.train
 	rep.FeatureNet = NetInfo{Kind: rd.net.Kind, Steps: rd.net.Steps, Loss: rd.net.Loss, Dim: FeatureDim}
 	rep.FeatureNet.Path, rep.FeatureNet.Cached = rd.netPath, rd.netCached

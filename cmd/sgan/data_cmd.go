@@ -36,6 +36,7 @@ func dataCommand() *cli.Command {
 				},
 				Action: dataSlice,
 			},
+			dataBuildCommand(),
 		},
 	}
 }

@@ -81,13 +81,52 @@ func SignedDiffImage(a, b []float32, ch, side int, vmax float64) image.Image {
 // at is image i of an N*C*R*R batch.
 func at(pix []float32, i, size int) []float32 { return pix[i*size : (i+1)*size] }
 
-// rows lays out one captioned row of cells per target under a header.
-func rows(header string, cells [][]image.Image, captions []string) image.Image {
-	out := []image.Image{figure.Labeled(nil, header)}
-	for i, c := range cells {
-		out = append(out, figure.Labeled(figure.Grid(c, len(c), figure.DefaultPad, figure.Background), captions[i]))
+// zoom is the integer magnification that brings a side-pixel image to at least 96 pixels, so
+// that small images stay legible beside their captions.
+func zoom(side int) int { return max(1, (96+side-1)/side) }
+
+// enlarge magnifies img k times (nearest neighbour), keeping its type (*image.Gray or RGBA).
+func enlarge(img image.Image, k int) image.Image {
+	if k == 1 {
+		return img
 	}
-	return figure.Grid(out, 1, 0, figure.Background)
+	b := img.Bounds()
+	r := image.Rect(0, 0, b.Dx()*k, b.Dy()*k)
+	if g, ok := img.(*image.Gray); ok {
+		out := image.NewGray(r)
+		for y := 0; y < r.Dy(); y++ {
+			for x := 0; x < r.Dx(); x++ {
+				out.Pix[y*out.Stride+x] = g.GrayAt(b.Min.X+x/k, b.Min.Y+y/k).Y
+			}
+		}
+		return out
+	}
+	out := image.NewRGBA(r)
+	for y := 0; y < r.Dy(); y++ {
+		for x := 0; x < r.Dx(); x++ {
+			out.Set(x, y, img.At(b.Min.X+x/k, b.Min.Y+y/k))
+		}
+	}
+	return out
+}
+
+// panelColumns is how many columns of per-target panels a figure of n targets uses: one up to
+// 10 targets, then up to 4 so that a test set of 40 stays a readable page.
+func panelColumns(n int) int { return min(4, max(1, (n+9)/10)) }
+
+// rows lays out one captioned panel of cells per target (magnified by zoom(side)) under a
+// header.
+func rows(header string, cells [][]image.Image, captions []string, side int) image.Image {
+	k := zoom(side)
+	var panels []image.Image
+	for i, c := range cells {
+		big := make([]image.Image, len(c))
+		for j, img := range c {
+			big[j] = enlarge(img, k)
+		}
+		panels = append(panels, figure.Labeled(figure.Grid(big, len(big), figure.DefaultPad, figure.Background), captions[i]))
+	}
+	return figure.Labeled(figure.Grid(panels, panelColumns(len(panels)), 4, figure.Background), header)
 }
 
 // shortName is a file's base name.
@@ -108,7 +147,7 @@ func ProjectionFigure(r *Result, ch, side int, vmax float64) image.Image {
 		})
 		caps = append(caps, fmt.Sprintf("%s  %.1f dB  SSIM %.3f", shortName(t), r.PSNR[i], r.SSIM[i]))
 	}
-	return rows(fmt.Sprintf("target | reconstruction | |diff| (white = %.2f)", vmax), cells, caps)
+	return rows(fmt.Sprintf("target | reconstruction | |diff| (white = %.2f)", vmax), cells, caps, side)
 }
 
 // AnomalyFigure is anomaly.png: per target, the scan and the smoothed residual over it (hot,
@@ -120,7 +159,7 @@ func AnomalyFigure(r *Result, maps [][]float32, scores []float64, ch, side int, 
 		cells = append(cells, []image.Image{figure.ToImage(t.Pix, 1, ch, side, side, 0), HeatOverlay(t.Pix, maps[i], ch, side, vmax)})
 		caps = append(caps, fmt.Sprintf("%s  score %.3f", shortName(t), scores[i]))
 	}
-	return rows(fmt.Sprintf("scan | |scan - reconstruction|, smoothed (hot, full at %.2f)", vmax), cells, caps)
+	return rows(fmt.Sprintf("scan | |scan - reconstruction|, smoothed (hot, full at %.2f)", vmax), cells, caps, side)
 }
 
 // CounterfactualFigure is counterfactual.png: per target, the target, its reconstruction (own
@@ -140,7 +179,7 @@ func CounterfactualFigure(r *Result, cf []float32, from []string, to string, ch,
 		})
 		caps = append(caps, fmt.Sprintf("%s  %s -> %s", shortName(t), from[i], to))
 	}
-	return rows(fmt.Sprintf("target | reconstruction | as %s | change (red brighter, blue darker, full at %.2f)", to, vmax), cells, caps)
+	return rows(fmt.Sprintf("target | reconstruction | as %s | change (red brighter, blue darker, full at %.2f)", to, vmax), cells, caps, side)
 }
 
 // OptimizationFrames are proj.gif's frames: the first targets and the images at each snapshot.
@@ -151,7 +190,10 @@ func OptimizationFrames(r *Result, ch, side int) []image.Image {
 		for i := 0; i < f.N; i++ {
 			cells = append(cells, figure.ToImage(r.Targets[i].Pix, 1, ch, side, side, 0), figure.ToImage(f.Pix, f.N, ch, side, side, i))
 		}
-		frames = append(frames, figure.Labeled(figure.Grid(cells, 2, figure.DefaultPad, figure.Background), fmt.Sprintf("step %d", f.Step)))
+		for j := range cells {
+			cells[j] = enlarge(cells[j], zoom(side))
+		}
+		frames = append(frames, figure.Labeled(figure.Grid(cells, 2, figure.DefaultPad, figure.Background), fmt.Sprintf("target | step %d", f.Step)))
 	}
 	return frames
 }

@@ -101,84 +101,85 @@ func wDistance(r *Result, i int, want []float32, std float64) float64 {
 }
 
 // TestProjectRecoversGeneratedImage projects images the generator made from known w (with its
-// fixed noise) in W with the fixed noise, as two batches of one (the merge path). The
-// reconstruction must reach 35 dB (measured: ~44 dB) and w must come within 0.3 w_std of the
-// truth (measured: ~0.05), from a start 1 w_std away on average; the distance must fall at least
-// 100-fold over the run.
+// fixed noise), two targets per case, and checks the reconstruction's PSNR, the distance of the
+// found w from the true one (in units of w_std; the start, the mean w, is ~1 w_std away) and
+// that the image distance falls. Bounds are set below the values measured here (in brackets):
+//
+//   - W with the model's noise and the pixel distance can match exactly: >= 45 dB [51, 54],
+//     w within 0.1 w_std [0.06, 0.03], distance down 1000-fold. Run as two batches of one,
+//     which exercises the merging of batches.
+//   - W with the default MS-SSIM distance at 32x32 (2 scales): >= 22 dB [29.7, 24.1], w within
+//     0.8 w_std [0.47, 0.52], distance down 10-fold.
+//   - W+ with noise maps optimized from random (NVlabs' setting): the true noise maps are out of
+//     reach (the regularizer keeps the optimized ones white), so >= 20 dB [29.3, 24.3] and a
+//     10-fold fall; w+ is not compared (it is not unique).
 func TestProjectRecoversGeneratedImage(t *testing.T) {
 	s := torch.NewScope()
 	defer s.Close()
-	m := tinyModel(t, 16, 0, 3)
-	targets, trueW := generated(t, m, []int{-1, -1}, 42)
-	o := testOptions(300)
-	o.OptimizeNoise = false
-	o.Batch = 1
-	var progressed int
-	o.Progress = func(p Progress) { progressed++ }
-	r, err := Project(m, targets, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Free()
-	st, err := m.Stats(-1, o.WSamples)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Free()
-	for i := range targets {
-		dw := wDistance(r, i, trueW[i], st.Std)
-		t.Logf("target %d: PSNR %.1f dB, SSIM %.4f, |w - w_true| = %.3f w_std", i, r.PSNR[i], r.SSIM[i], dw)
-		if r.PSNR[i] < 35 {
-			t.Errorf("target %d: PSNR %.1f dB, want >= 35", i, r.PSNR[i])
-		}
-		if dw > 0.3 {
-			t.Errorf("target %d: w is %.3f w_std from the truth, want <= 0.3", i, dw)
-		}
-	}
-	first, last := r.Trace[0].Dist, r.Trace[len(r.Trace)-1].Dist
-	if !(last < first/100) {
-		t.Errorf("distance went from %g to %g, want a 100-fold fall", first, last)
-	}
-	if len(r.Trace) != o.Steps || len(r.Trace[0].Dists) != 2 || progressed != 2*o.Steps {
-		t.Errorf("trace of %d steps with %d distances, %d progress calls", len(r.Trace), len(r.Trace[0].Dists), progressed)
-	}
-	if len(r.Frames) == 0 || r.Frames[len(r.Frames)-1].Step != o.Steps {
-		t.Errorf("frames %d, last should be the final step", len(r.Frames))
-	}
-}
-
-// TestProjectWithNoiseAndWPlus runs NVlabs' full setting (noise maps optimized from random with
-// the regularizer) and W+, in one batch: both reconstruct a generated image (>= 30 dB;
-// measured ~38 and ~41) and keep the optimized noise maps at zero mean and unit variance.
-func TestProjectWithNoiseAndWPlus(t *testing.T) {
-	s := torch.NewScope()
-	defer s.Close()
-	m := tinyModel(t, 16, 0, 3)
-	targets, _ := generated(t, m, []int{-1, -1}, 7)
-	for _, space := range []Space{SpaceW, SpaceWPlus} {
-		o := testOptions(300)
-		o.Space = space
-		r, err := Project(m, targets, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range targets {
-			t.Logf("%s target %d: PSNR %.1f dB", space, i, r.PSNR[i])
-			if r.PSNR[i] < 30 {
-				t.Errorf("%s target %d: PSNR %.1f dB, want >= 30", space, i, r.PSNR[i])
+	for _, tc := range []struct {
+		name          string
+		res           int
+		distance      string
+		space         Space
+		optimizeNoise bool
+		batch         int
+		minPSNR, maxW float64
+		minFall       float64
+	}{
+		{"W, model noise, pixel", 16, DistPixel, SpaceW, false, 1, 45, 0.1, 1000},
+		{"W, model noise, msssim", 32, DistMSSSIM, SpaceW, false, 2, 22, 0.8, 10},
+		{"W+, optimized noise, pixel", 16, DistPixel, SpaceWPlus, true, 2, 20, 0, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tinyModel(t, tc.res, 0, 3)
+			targets, trueW := generated(t, m, []int{-1, -1}, 42)
+			o := testOptions(200)
+			o.Distance, o.Space, o.OptimizeNoise, o.Batch = tc.distance, tc.space, tc.optimizeNoise, tc.batch
+			var progressed int
+			o.Progress = func(p Progress) { progressed++ }
+			r, err := Project(m, targets, o)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		for name, n := range r.Noise {
-			mean := n.MeanAll().Item()
-			v := n.Square().MeanAll().Item()
-			if math.Abs(mean) > 1e-4 || math.Abs(v-1) > 1e-3 {
-				t.Errorf("%s: noise %s has mean %g, mean square %g after renormalization", space, name, mean, v)
+			defer r.Free()
+			st, err := m.Stats(-1, o.WSamples)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if got := r.Ws.Shape(); got[0] != 2 || got[1] != int64(m.G.NumWs()) {
-			t.Errorf("%s: ws shape %v", space, got)
-		}
-		r.Free()
+			defer st.Free()
+			for i := range targets {
+				dw := wDistance(r, i, trueW[i], st.Std)
+				t.Logf("target %d: PSNR %.1f dB, SSIM %.4f, |w - w_true| = %.3f w_std", i, r.PSNR[i], r.SSIM[i], dw)
+				if r.PSNR[i] < tc.minPSNR {
+					t.Errorf("target %d: PSNR %.1f dB, want >= %g", i, r.PSNR[i], tc.minPSNR)
+				}
+				if tc.maxW > 0 && dw > tc.maxW {
+					t.Errorf("target %d: w is %.3f w_std from the truth, want <= %g", i, dw, tc.maxW)
+				}
+			}
+			first, last := r.Trace[0].Dist, r.Trace[len(r.Trace)-1].Dist
+			if !(last < first/tc.minFall) {
+				t.Errorf("distance went from %g to %g, want a %g-fold fall", first, last, tc.minFall)
+			}
+			batches := (len(targets) + tc.batch - 1) / tc.batch
+			if len(r.Trace) != o.Steps || len(r.Trace[0].Dists) != 2 || progressed != batches*o.Steps {
+				t.Errorf("trace of %d steps with %d distances, %d progress calls", len(r.Trace), len(r.Trace[0].Dists), progressed)
+			}
+			if len(r.Frames) == 0 || r.Frames[len(r.Frames)-1].Step != o.Steps {
+				t.Errorf("%d frames; the last should be the final step", len(r.Frames))
+			}
+			if tc.optimizeNoise {
+				for name, n := range r.Noise {
+					mean, v := n.MeanAll().Item(), n.Square().MeanAll().Item()
+					if math.Abs(mean) > 1e-4 || math.Abs(v-1) > 1e-3 {
+						t.Errorf("noise %s has mean %g, mean square %g after renormalization", name, mean, v)
+					}
+				}
+			}
+			if got := r.Ws.Shape(); got[0] != 2 || got[1] != int64(m.G.NumWs()) {
+				t.Errorf("ws shape %v", got)
+			}
+		})
 	}
 }
 

@@ -100,15 +100,7 @@ func runProject(c *cli.Context) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	o.Progress = func(p project.Progress) {
-		if every := max(1, p.Steps/200); p.Step%every != 0 && p.Step != p.Steps {
-			return
-		}
-		fmt.Fprintf(os.Stderr, "\rsgan: project batch %d/%d step %d/%d  dist %.4f  PSNR %.2f dB ", p.Batch, p.Batches, p.Step, p.Steps, p.Dist, p.PSNR)
-		if p.Step == p.Steps {
-			fmt.Fprintln(os.Stderr)
-		}
-	}
+	o.Progress = projectProgress()
 	fmt.Fprintf(os.Stderr, "sgan: projecting %d target(s) into %s of %s (%s distance, %d steps, noise %s)\n", len(targets), o.Space, m.Ckpt,
 		o.Distance, o.Steps, map[bool]string{true: "optimized", false: "fixed"}[o.OptimizeNoise])
 	r, err := project.Project(m, targets, o)
@@ -242,4 +234,31 @@ func scoreBaseline(rep *project.Report, r *project.Result, dir string, ch, side 
 	}
 	rep.SetBaseline(dir, len(imgs), psnr, ssim)
 	return nil
+}
+
+// projectProgress reports the optimization on stderr: one line rewritten in place on a terminal
+// (up to 200 updates), else a line every 10% of the steps, so that logs stay short.
+func projectProgress() func(project.Progress) {
+	tty := false
+	if st, err := os.Stderr.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+		tty = true
+	}
+	return func(p project.Progress) {
+		every := max(1, p.Steps/10)
+		if tty {
+			every = max(1, p.Steps/200)
+		}
+		if p.Step%every != 0 && p.Step != p.Steps {
+			return
+		}
+		line := fmt.Sprintf("sgan: project batch %d/%d step %d/%d  dist %.4f  PSNR %.2f dB", p.Batch, p.Batches, p.Step, p.Steps, p.Dist, p.PSNR)
+		switch {
+		case !tty:
+			fmt.Fprintln(os.Stderr, line)
+		case p.Step == p.Steps:
+			fmt.Fprintf(os.Stderr, "\r%s\n", line)
+		default:
+			fmt.Fprintf(os.Stderr, "\r%s ", line)
+		}
+	}
 }

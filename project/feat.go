@@ -40,7 +40,7 @@ func unitChannels(a *torch.Tensor) *torch.Tensor {
 
 // to returns the distance of images to target, per image ([N]).
 func (f *FeatDistance) to(target *torch.Tensor) (func(img *torch.Tensor) *torch.Tensor, error) {
-	if d := target.Device(); d != torch.CPU {
+	if d := target.Device(); d.IsCUDA() {
 		return nil, fmt.Errorf("project: the feat distance runs on the CPU (eval's feature net does), not on %s: use --device cpu or another distance", d)
 	}
 	var ref []*torch.Tensor

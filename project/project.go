@@ -172,6 +172,9 @@ func Project(m *Model, targets []Target, o Options) (*Result, error) {
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("project: no targets")
 	}
+	if o.Distance == DistFeat && m.G.Store.Device().IsCUDA() {
+		return nil, fmt.Errorf("project: the feat distance runs on the CPU (eval's feature net does): use --device cpu or another distance")
+	}
 	cfg := m.G.Cfg
 	size := cfg.Channels * cfg.Resolution * cfg.Resolution
 	for _, t := range targets {
@@ -340,7 +343,7 @@ func projectBatch(m *Model, targets []Target, stats map[int]WStats, o Options, b
 		opt = torch.NewAdam(params, torch.AdamConfig{LR: o.LR, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
 		dist, err := newDistance(o, target)
 		if err != nil {
-			panic(&torch.Error{Op: "project", Msg: err.Error()})
+			panic(&torch.Error{Op: "distance", Msg: strings.TrimPrefix(err.Error(), "project: ")})
 		}
 		every := 0
 		if o.Frames > 0 {

@@ -382,6 +382,9 @@ func projectBatch(m *Model, targets []Target, stats map[int]WStats, o Options, b
 						res.Frames = append(res.Frames, Frame{Step: step + 1, N: int(nFrame), Pix: out.Narrow(0, 0, nFrame).Float32s()})
 					}
 				})
+				if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
+					panic(&torch.Error{Op: "projection", Msg: fmt.Sprintf("the loss became %v at step %d: lower the learning rate (--lr, now %g)", st.Loss, st.Step, o.LR)})
+				}
 				res.Trace = append(res.Trace, st)
 				if o.Progress != nil {
 					o.Progress(Progress{Batch: b + 1, Batches: nb, Step: step + 1, Steps: o.Steps, Dist: st.Dist, PSNR: st.PSNR})

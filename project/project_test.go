@@ -287,6 +287,10 @@ func TestProjectRejectsBadInput(t *testing.T) {
 	defer s.Close()
 	m := tinyModel(t, 8, 2, 1)
 	ok := Target{Name: "a.png", Class: 0, Pix: make([]float32, 64)}
+	gray := Target{Name: "g.png", Class: 0, Pix: make([]float32, 64)}
+	for i := range gray.Pix {
+		gray.Pix[i] = 0.5
+	}
 	for _, tc := range []struct {
 		name    string
 		targets []Target
@@ -300,6 +304,7 @@ func TestProjectRejectsBadInput(t *testing.T) {
 		{"zero steps", []Target{ok}, func(o *Options) { o.Steps = 0 }, "0 steps"},
 		{"bad distance", []Target{ok}, func(o *Options) { o.Distance = "lpips" }, `"lpips"`},
 		{"feat without net", []Target{ok}, func(o *Options) { o.Distance = DistFeat }, "--featnet"},
+		{"diverging", []Target{gray}, func(o *Options) { o.Steps, o.LR, o.LRRampUp = 4, 1e30, 1e-9 }, "lower the learning rate"},
 	} {
 		o := testOptions(2)
 		if tc.mod != nil {

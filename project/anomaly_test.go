@@ -97,3 +97,16 @@ func TestColourMaps(t *testing.T) {
 		t.Errorf("zoom %d %d %d", zoom(32), zoom(64), zoom(128))
 	}
 }
+
+// TestHeatOverlay: no residual shows the scan's gray, a saturated one is 3/4 of the way to white.
+func TestHeatOverlay(t *testing.T) {
+	scan := []float32{0, 0}                                             // mid-gray: level 128
+	img := HeatOverlay(scan, []float32{0, 1}, 1, 1, 0.25).(*image.RGBA) // side 1: first pixel only
+	if c := img.RGBAAt(0, 0); c != (color.RGBA{128, 128, 128, 255}) {
+		t.Errorf("no residual: %v, want the scan's gray", c)
+	}
+	img = HeatOverlay(scan[1:], []float32{1}, 1, 1, 0.25).(*image.RGBA)
+	if c := img.RGBAAt(0, 0); c != (color.RGBA{223, 223, 223, 255}) { // 0.25*128 + 0.75*255
+		t.Errorf("saturated residual: %v", c)
+	}
+}

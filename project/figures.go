@@ -47,8 +47,9 @@ func AbsDiffImage(a, b []float32, ch, side int, vmax float64) image.Image {
 }
 
 // HeatOverlay draws the anomaly map over the scan (channels averaged, in gray): each pixel is
-// blended toward the hot colour of v/vmax with opacity min(1, v/vmax), so well reconstructed
-// regions show the scan and poorly reconstructed ones glow.
+// blended toward the hot colour of v/vmax with opacity 0.75 min(1, v/vmax), so well
+// reconstructed regions show the scan, poorly reconstructed ones glow, and the anatomy stays
+// visible under the strongest residuals.
 func HeatOverlay(scan []float32, amap []float32, ch, side int, vmax float64) image.Image {
 	n := side * side
 	img := image.NewRGBA(image.Rect(0, 0, side, side))
@@ -56,7 +57,8 @@ func HeatOverlay(scan []float32, amap []float32, ch, side int, vmax float64) ima
 		g := gray8(scan, ch, n, i)
 		v := min(1, float64(amap[i])/vmax)
 		h := hot(v)
-		mix := func(c uint8) uint8 { return uint8(math.Round((1-v)*g + v*float64(c))) }
+		a := 0.75 * v
+		mix := func(c uint8) uint8 { return uint8(math.Round((1-a)*g + a*float64(c))) }
 		img.Pix[4*i], img.Pix[4*i+1], img.Pix[4*i+2], img.Pix[4*i+3] = mix(h.R), mix(h.G), mix(h.B), 255
 	}
 	return img

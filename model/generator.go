@@ -1,6 +1,8 @@
 package model
 
 import (
+	"strings"
+
 	"sgan/torch"
 )
 
@@ -95,6 +97,29 @@ func (G *Generator) Synthesize(ws *torch.Tensor, mode NoiseMode, g *torch.Genera
 // NoiseRandom mode each layer draws noise for rows.Total samples and keeps the batch's rows.
 func (G *Generator) SynthesizeRows(ws *torch.Tensor, mode NoiseMode, g *torch.Generator, rows Rows) *torch.Tensor {
 	return G.synthesis.forward(ws, noiseInput{mode: mode, gen: g, rows: rows})
+}
+
+// NoiseNames lists the names of the per-layer noise buffers ("synthesis.b8.conv0.noise_const",
+// ...) in layer order; each is a [res, res] tensor in Store.
+func (G *Generator) NoiseNames() []string {
+	var out []string
+	for _, n := range G.Store.Names() {
+		if strings.HasSuffix(n, ".noise_const") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// SynthesizeNoise renders ws with explicit noise maps in place of the fixed noise buffers:
+// noise[name] for every name of NoiseNames, each broadcastable against [N, 1, res, res] (the
+// buffer's [res, res], or [N, 1, res, res] for per-sample maps). It is NoiseConst with other
+// maps, and differentiable in them, which is what projection needs to optimize the noise.
+func (G *Generator) SynthesizeNoise(ws *torch.Tensor, noise map[string]*torch.Tensor) *torch.Tensor {
+	if noise == nil {
+		noise = map[string]*torch.Tensor{}
+	}
+	return G.synthesis.forward(ws, noiseInput{mode: NoiseConst, maps: noise})
 }
 
 // Forward is Map, Broadcast, Truncate (psi) and Synthesize in one call.

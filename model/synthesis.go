@@ -30,6 +30,7 @@ type noiseInput struct {
 	mode NoiseMode
 	gen  *torch.Generator // NoiseRandom: the generator (nil: libtorch's default)
 	rows Rows
+	maps map[string]*torch.Tensor // NoiseConst: explicit maps by buffer name, in place of the buffers (nil: the buffers)
 }
 
 // SynthesisLayer is NVlabs' SynthesisLayer: a 3x3 conv whose input channels are scaled by a
@@ -41,6 +42,7 @@ type SynthesisLayer struct {
 	weight, bias  *torch.Tensor
 	noiseStrength *torch.Tensor
 	noiseConst    *torch.Tensor // [res, res]
+	noiseName     string        // noiseConst's name in the Store
 	filter        *torch.Tensor
 	res           int64
 	up            bool
@@ -54,6 +56,7 @@ func newSynthesisLayer(p prefix, g *torch.Generator, wDim, in, out, res int, up 
 		noiseStrength: p.param("noise_strength", torch.Zeros([]int64{}, torch.Options{})),
 		bias:          p.param("bias", torch.Zeros([]int64{int64(out)}, torch.Options{})),
 		noiseConst:    p.buf("noise_const", torch.Randn([]int64{int64(res), int64(res)}, g, torch.Options{})),
+		noiseName:     p.full("noise_const"),
 		affine:        newFullyConnected(p.sub("affine"), g, wDim, in, FCOptions{BiasInit: 1}),
 		res:           int64(res), up: up, clamp: clamp,
 	}
@@ -89,7 +92,13 @@ func (l *SynthesisLayer) forward(x, w *torch.Tensor, noise noiseInput) (res *tor
 		}
 		y = y.Add(z.Mul(l.noiseStrength))
 	case NoiseConst:
-		y = y.Add(l.noiseConst.Mul(l.noiseStrength))
+		c := l.noiseConst
+		if noise.maps != nil {
+			if c = noise.maps[l.noiseName]; c == nil {
+				panic(&torch.Error{Op: "synthesis", Msg: "no noise map for " + l.noiseName})
+			}
+		}
+		y = y.Add(c.Mul(l.noiseStrength))
 	}
 	return biasAct(y, l.bias, true, sqrt2, l.clamp)
 }

@@ -26,6 +26,7 @@ func main() {
 			configCommand(),
 			evalCommand(),
 			benchCommand(),
+			projectCommand(),
 		},
 	}
 	if err := app.Run(os.Args); err != nil {

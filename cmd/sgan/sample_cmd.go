@@ -33,6 +33,7 @@ func sampleCommand() *cli.Command {
 			&cli.IntFlag{Name: "count", Value: 1000, Usage: "images to export (per class with --per-class)"},
 			&cli.BoolFlag{Name: "per-class", Usage: "export --count images of every class"},
 			&cli.StringFlag{Name: "device", Value: "auto", Usage: "auto, cpu, cuda or cuda:N"},
+			&cli.StringFlag{Name: "latent", Usage: "render a latent.pt from sgan project (with --trunc, --noise, --class) instead of seeds"},
 		},
 		Action: runSample,
 	}
@@ -50,6 +51,9 @@ func runSample(c *cli.Context) error {
 	dev, err := torch.ParseDevice(c.String("device"))
 	if err != nil {
 		return err
+	}
+	if c.String("latent") != "" {
+		return runSampleLatent(c, dev, psi, noise)
 	}
 	s, err := sample.Open(c.String("ckpt"), dev)
 	if err != nil {

@@ -5,8 +5,8 @@ import (
 	"strings"
 
 	"sgan/model"
+	"sgan/run"
 	"sgan/torch"
-	"sgan/train"
 )
 
 // Model is a checkpoint's sampling generator, owned by the projector: Open freezes its
@@ -20,7 +20,7 @@ type Model struct {
 // Open loads the sampling generator (the EMA copy when present) of checkpoint ckpt onto d. It
 // is the package's only use of package train, so that moving checkpoint loading is one edit.
 func Open(ckpt string, d torch.Device) (*Model, error) {
-	G, _, classes, err := train.LoadGenerator(ckpt, d)
+	G, _, classes, err := run.LoadGenerator(ckpt, d)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"sgan/internal/safefile"
 	"sgan/model"
 	"sgan/torch"
 )
@@ -81,7 +82,7 @@ func (l *Latent) Save(path string) error {
 	if err != nil {
 		return fmt.Errorf("project: save %s: %w", path, err)
 	}
-	return torch.WriteFileAtomic(path, b)
+	return safefile.Write(path, b)
 }
 
 // LoadLatent reads a file written by Save. A file that is not one is a one-line error.

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 
+	"sgan/internal/safefile"
 	"sgan/torch"
 )
 
@@ -144,7 +145,7 @@ func (rep *Report) WriteJSON(path string) error {
 	if err != nil {
 		return fmt.Errorf("project: %s: %w", path, err)
 	}
-	return torch.WriteFileAtomic(path, append(b, '\n'))
+	return safefile.Write(path, append(b, '\n'))
 }
 
 // WriteCSV writes scores.csv: file, class, psnr, ssim, anomaly (and the baseline's psnr and

@@ -22,5 +22,5 @@
 //   - Scalar and Scalars never fail; their errors surface at the next Flush. Values are stored as
 //     float32 (simple_value), as TensorBoard does. Images are PNG-encoded: *image.Gray and
 //     *image.Gray16 as grayscale (colorspace 1), other opaque images as RGB (3), the rest as RGBA (4).
-//   - A Writer is safe for concurrent use.
+//   - A Writer is safe for concurrent use. A nil *Writer logs nothing and never fails.
 package tensorboard

@@ -38,7 +38,9 @@ type file interface {
 	Close() error
 }
 
-// Writer appends events to one new event file. Create it with NewWriter.
+// Writer appends events to one new event file. Create it with NewWriter. A nil *Writer does
+// nothing and returns no errors, so a trainer can hold nil where it logs nothing (ranks other
+// than 0, TensorBoard turned off).
 type Writer struct {
 	mu      sync.Mutex
 	path    string
@@ -95,10 +97,18 @@ func newWriter(path string, f file, now func() time.Time) (*Writer, error) {
 }
 
 // Path is the event file's path.
-func (w *Writer) Path() string { return w.path }
+func (w *Writer) Path() string {
+	if w == nil {
+		return ""
+	}
+	return w.path
+}
 
 // Scalar logs v under tag at step (stored as float32, TensorBoard's simple_value).
 func (w *Writer) Scalar(tag string, step int64, v float64) {
+	if w == nil {
+		return
+	}
 	data := event(wallTime(w.now()), step, summary(scalarValue(tag, float32(v))))
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -108,7 +118,7 @@ func (w *Writer) Scalar(tag string, step int64, v float64) {
 // Scalars logs every value of values under its key as tag, at step, in one event. It does nothing
 // when values is empty.
 func (w *Writer) Scalars(step int64, values map[string]float64) {
-	if len(values) == 0 {
+	if w == nil || len(values) == 0 {
 		return
 	}
 	tags := make([]string, 0, len(values))
@@ -129,6 +139,9 @@ func (w *Writer) Scalars(step int64, values map[string]float64) {
 // Image logs img under tag at step as a PNG: *image.Gray and *image.Gray16 as grayscale, other
 // opaque images as RGB, the rest as RGBA. It fails for a nil or empty image and after Close.
 func (w *Writer) Image(tag string, step int64, img image.Image) error {
+	if w == nil {
+		return nil
+	}
 	if img == nil || img.Bounds().Empty() {
 		return fmt.Errorf("tensorboard: image %q at step %d: no pixels", tag, step)
 	}
@@ -151,6 +164,9 @@ func (w *Writer) Image(tag string, step int64, img image.Image) error {
 // logged at steps >= step (a resumed run's steps after its checkpoint, logged before a crash),
 // as for PyTorch's SummaryWriter(purge_step=step). Call it right after NewWriter.
 func (w *Writer) PurgeFrom(step int64) {
+	if w == nil {
+		return
+	}
 	data := event(wallTime(w.now()), step, sessionLogStart())
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -160,6 +176,9 @@ func (w *Writer) PurgeFrom(step int64) {
 // Flush writes the pending records to the file and syncs it. It reports a failed write, with the
 // file's path; the records it could not write stay pending for the next Flush.
 func (w *Writer) Flush() error {
+	if w == nil {
+		return nil
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f == nil {
@@ -171,6 +190,9 @@ func (w *Writer) Flush() error {
 // Close flushes and closes the file. Closing again does nothing. After Close, Scalar, Scalars and
 // PurgeFrom do nothing and Image and Flush fail.
 func (w *Writer) Close() error {
+	if w == nil {
+		return nil
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f == nil {

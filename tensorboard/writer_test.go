@@ -571,3 +571,23 @@ func TestConcurrentWriters(t *testing.T) {
 		t.Errorf("events per tag %v, want %v", count, want)
 	}
 }
+
+// TestNilWriter: a nil *Writer is a valid writer that logs nothing.
+func TestNilWriter(t *testing.T) {
+	var w *Writer
+	w.Scalar("x", 1, 1)
+	w.Scalars(1, map[string]float64{"y": 2})
+	w.PurgeFrom(1)
+	if err := w.Image("i", 1, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
+		t.Error(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Error(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Error(err)
+	}
+	if w.Path() != "" {
+		t.Errorf("Path() = %q", w.Path())
+	}
+}

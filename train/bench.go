@@ -22,6 +22,7 @@ type BenchResult struct {
 	Batch       int       `json:"batch"`
 	Device      string    `json:"device"`
 	Threads     int       `json:"threads"`
+	BLAS        string    `json:"blas"` // the BLAS library libtorch's matrix products use`
 	Resolution  int       `json:"resolution"`
 	GParams     int64     `json:"g_params"`
 	DParams     int64     `json:"d_params"`
@@ -58,7 +59,7 @@ func (t *Trainer) Bench(warmup, steps, gBatch int, weightsFile, batchFile string
 			return nil, err
 		}
 	}
-	r := &BenchResult{Batch: b.N, Device: t.Device.String(), Threads: torch.NumThreads(), Resolution: t.Cfg.Model.Resolution,
+	r := &BenchResult{Batch: b.N, Device: t.Device.String(), Threads: torch.NumThreads(), BLAS: torch.BLASLibrary(), Resolution: t.Cfg.Model.Resolution,
 		GParams: t.nets.G.Store.NumParams(), DParams: t.nets.D.Store.NumParams(), WeightsFile: weightsFile, BatchFile: batchFile}
 	lr := t.Cfg.LRAt(1, 0)
 	for i := 0; i < warmup+steps; i++ {

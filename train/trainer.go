@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"image"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"sgan/internal/safefile"
 	"sgan/model"
 	"sgan/run"
+	"sgan/tensorboard"
 	"sgan/torch"
 )
 
@@ -40,6 +42,8 @@ type Trainer struct {
 	pos     position
 	plMean  float64 // running mean of path lengths (path-length regularization)
 	log     *run.LossLog
+	tb      *tensorboard.Writer // nil on ranks other than 0
+	tbFlush time.Time           // when tb was last flushed
 	dist    distState
 }
 
@@ -249,6 +253,14 @@ func (t *Trainer) RunUntil(ctx context.Context, stopStep int64) error {
 				return err
 			}
 		}
+		if t.tb, err = tensorboard.NewWriter(string(t.Dir)); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		defer t.tb.Close()
+		if t.pos.step > 0 {
+			t.tb.PurgeFrom(t.pos.step + 1) // TensorBoard drops what the interrupted run logged later
+		}
+		t.tbFlush = time.Now()
 	}
 	tc := t.Cfg.Train
 	perEpoch := t.loader.BatchesPerEpoch()
@@ -302,11 +314,9 @@ func (t *Trainer) RunUntil(ctx context.Context, stopStep int64) error {
 					it.Close()
 					return err
 				}
-				if t.log != nil {
-					if err := t.log.Add(t.pos.step, e, stats); err != nil {
-						it.Close()
-						return err
-					}
+				if err := t.record(e, stats, float64(imgs)/time.Since(start).Seconds()); err != nil {
+					it.Close()
+					return err
 				}
 			}
 			prog.Update(e, t.pos.batch, float64(imgs)/time.Since(start).Seconds(), last)
@@ -319,6 +329,39 @@ func (t *Trainer) RunUntil(ctx context.Context, stopStep int64) error {
 		prog.EndEpoch(e, fmt.Sprintf("%.1f img/s", float64(imgs)/time.Since(start).Seconds()))
 	}
 	return nil
+}
+
+// record writes a log tick's values to losses.csv and TensorBoard (rank 0).
+func (t *Trainer) record(epoch int, stats map[string]float64, imgsPerSec float64) error {
+	if t.log == nil {
+		return nil
+	}
+	if err := t.log.Add(t.pos.step, epoch, stats); err != nil {
+		return err
+	}
+	tags := make(map[string]float64, len(stats)+1)
+	for k, v := range stats {
+		if k == "lr" {
+			tags["train/lr"] = v
+		} else {
+			tags["loss/"+k] = v
+		}
+	}
+	tags["perf/img_per_s"] = imgsPerSec
+	t.tb.Scalars(t.pos.step, tags)
+	if time.Since(t.tbFlush) > 30*time.Second {
+		t.flushTB()
+	}
+	return nil
+}
+
+// flushTB writes TensorBoard's pending records; a failure is reported, not fatal (the CSV log
+// and checkpoints are what a run needs).
+func (t *Trainer) flushTB() {
+	t.tbFlush = time.Now()
+	if err := t.tb.Flush(); err != nil {
+		fmt.Fprintf(t.Out, "\nsgan: warning: %v\n", err)
+	}
 }
 
 // writeConfig stores the run's config next to its outputs.
@@ -365,11 +408,16 @@ func (t *Trainer) endEpoch(e int) error {
 	}
 	for _, s := range tc.SampleEpochs {
 		if s == e {
-			if err := t.SaveGrid(t.Dir.Grid(e)); err != nil {
+			img, err := t.SaveGrid(t.Dir.Grid(e))
+			if err != nil {
 				return err
+			}
+			if err := t.tb.Image("samples/grid", t.pos.step, img); err != nil {
+				return fmt.Errorf("train: %w", err)
 			}
 		}
 	}
+	t.flushTB()
 	return t.plotLosses()
 }
 
@@ -413,21 +461,26 @@ func (t *Trainer) interrupt() error {
 	if t.log != nil {
 		t.plotLosses()
 	}
+	t.flushTB()
 	return ErrInterrupted
 }
 
 // SaveGrid renders the fixed-seed sample grid (SampleGrid x SampleGrid images, the same latents
-// every epoch so grids are comparable) from the sampling generator.
-func (t *Trainer) SaveGrid(path string) error {
+// every epoch so grids are comparable) from the sampling generator, saves it at path and
+// returns it.
+func (t *Trainer) SaveGrid(path string) (image.Image, error) {
 	side := t.Cfg.Train.SampleGrid
-	return torch.Try(func() {
+	var img image.Image
+	err := torch.Try(func() {
 		s := torch.NewScope()
 		defer s.Close()
 		pix, n, ch, res := RenderGrid(t.Sampler(), uint64(t.Cfg.Run.Seed), side)
-		if err := figure.SavePNG(path, figure.GridFromBatch(pix, n, ch, res, res, side)); err != nil {
-			panic(&torch.Error{Op: "sample grid", Msg: err.Error()})
-		}
+		img = figure.GridFromBatch(pix, n, ch, res, res, side)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return img, figure.SavePNG(path, img)
 }
 
 // RenderGrid draws side*side images from fixed latents (seeded by seed) with constant noise, and

@@ -163,4 +163,6 @@ func rankErr(pg *torch.ProcessGroup, err error) error {
 	return fmt.Errorf("rank %d of %d: %w", pg.Rank, pg.World, err)
 }
 
-func versionString() string { return "0.1.0 (libtorch " + torch.Version() + ")" }
+func versionString() string {
+	return "0.2.0 (libtorch " + torch.Version() + ", BLAS: " + torch.BLASLibrary() + ")"
+}

@@ -25,6 +25,13 @@
 // identity skip the warp (the warp with the identity reproduces its input up to float rounding,
 // since the filter is orthogonal: TestIdentityWarp), so at small p most of a batch costs nothing.
 //
+// This is NVlabs' resampling with its properties, which include one quirk: Symlet-6 is not
+// symmetric, so when the matrix mirrors or turns the grid (x-flip, quarter turns, rotations) the
+// result is also shifted by up to about 0.1 pixel and its highest frequencies are softened. An
+// x-flip is therefore not an exact permutation (17% relative error against x.flip(3) on white
+// noise, a 0.098 pixel shift on smooth images), in NVlabs' AugmentPipe as here. Integer
+// translation is exact. The fixtures in testdata/nvlabs hold sgan to NVlabs' numbers within 2e-5.
+//
 // # One channel
 //
 // The colour transforms act on RGB as a 4x4 matrix C. On a gray image NVlabs reduces C to its

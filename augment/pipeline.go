@@ -293,9 +293,17 @@ func (p *Pipeline) Apply(x *torch.Tensor, prob float64, src Source, rows model.R
 	if prob <= 0 {
 		return x
 	}
+	p.checkImages(x)
 	rows = wholeIfZero(rows, x.Size(0))
 	ps := ToPixels(p.Draw(src, int(rows.Total), prob), x.Size(2), x.Size(3))
 	return p.ApplyParams(x, ps, rows)
+}
+
+// checkImages panics with a *torch.Error unless x is an NCHW batch with the pipeline's channels.
+func (p *Pipeline) checkImages(x *torch.Tensor) {
+	if x.Dim() != 4 || x.Size(1) != int64(p.channels) {
+		panic(&torch.Error{Op: "augment", Msg: fmt.Sprintf("images %v, pipeline for N x %d x H x W", x.Shape(), p.channels)})
+	}
 }
 
 func wholeIfZero(rows model.Rows, n int64) model.Rows {
@@ -309,12 +317,12 @@ func wholeIfZero(rows model.Rows, n int64) model.Rows {
 // in pixels (see ToPixels). Samples whose geometry or colour transform is exactly the identity pass
 // through that stage untouched.
 func (p *Pipeline) ApplyParams(x *torch.Tensor, ps []Params, rows model.Rows) *torch.Tensor {
+	p.checkImages(x)
 	n := x.Size(0)
 	rows = wholeIfZero(rows, n)
-	if x.Dim() != 4 || int64(len(ps)) != rows.Total || rows.Offset < 0 || rows.Offset+n > rows.Total ||
-		x.Size(1) != int64(p.channels) {
-		panic(&torch.Error{Op: "augment", Msg: fmt.Sprintf("%d parameters for rows %d..%d of %d, images %v, pipeline for %d channels",
-			len(ps), rows.Offset, rows.Offset+n, rows.Total, x.Shape(), p.channels)})
+	if int64(len(ps)) != rows.Total || rows.Offset < 0 || rows.Offset+n > rows.Total {
+		panic(&torch.Error{Op: "augment", Msg: fmt.Sprintf("%d parameters for rows %d..%d of a batch of %d",
+			len(ps), rows.Offset, rows.Offset+n, rows.Total)})
 	}
 	x = p.geometric(x, ps, rows)
 	return p.color(x, ps[rows.Offset:rows.Offset+n])

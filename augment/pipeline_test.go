@@ -324,6 +324,11 @@ func TestApplyParamsChecks(t *testing.T) {
 		if err := torch.Try(func() { p.ApplyParams(randImages(1, 1, 3, 8, 8), repeat(Identity(), 1), model.Rows{}) }); err == nil {
 			t.Error("an RGB batch through a gray pipeline was accepted")
 		}
+		if err := torch.Try(func() {
+			p.Apply(torch.Zeros([]int64{4, 8}, torch.Options{}), 0.5, rand.New(rand.NewPCG(1, 1)), model.Rows{})
+		}); err == nil {
+			t.Error("a 2-D tensor was accepted")
+		}
 	})
 }
 

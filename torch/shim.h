@@ -172,3 +172,23 @@ void sg_jit_free(sg_module m);
 }
 #endif
 #endif
+
+// ---- image warping (shim_warp.cpp; the augmentation package) ----
+// Appended after the main block, so it carries its own guard and C linkage.
+// sg_grid_sample_lin is F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros",
+// align_corners=False) for an NCHW x and an N x Ho x Wo x 2 grid that does not require gradients;
+// unlike libtorch's own it can be differentiated twice with respect to x (no gradient reaches the
+// grid). sg_affine_grid is F.affine_grid(theta, size, align_corners). sg_pad_reflect is
+// F.pad(x, pads, mode="reflect") for the last two dims (pads: left, right, top, bottom).
+#ifndef SGAN_SHIM_WARP_H
+#define SGAN_SHIM_WARP_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+sg_err sg_grid_sample_lin(sg_tensor x, sg_tensor grid, sg_tensor* out);
+sg_err sg_affine_grid(sg_tensor theta, const int64_t* size, int nd, int align_corners, sg_tensor* out);
+sg_err sg_pad_reflect(sg_tensor x, const int64_t* pads, int n, sg_tensor* out);
+#ifdef __cplusplus
+}
+#endif
+#endif

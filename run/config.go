@@ -71,7 +71,13 @@ type TrainConfig struct {
 	PLInterval      int     `toml:"pl_interval" default:"4" min:"1" max:"1000000" doc:"Path-length regularization as its own phase every k generator steps; 1 = in every generator step."`
 	StyleMixProb    float64 `toml:"style_mix_prob" default:"0.9" min:"0" max:"1" doc:"Probability of style mixing with a second latent."`
 	NCritic         int     `toml:"n_critic" default:"1" min:"1" max:"100" doc:"Critic steps per generator step."`
-	DiffAug         string  `toml:"diffaug" default:"\"\"" doc:"DiffAugment: transforms applied to every image the critic sees (real and generated), a\ncomma-separated list of \"translation\", \"cutout\", \"color\"; keeps a critic from memorizing a small\ndataset (a few thousand images or fewer). \"\" = off."`
+	Augment         string  `toml:"augment" default:"\"diffaug\"" enum:"none|diffaug|ada|fixed" doc:"Augmentation of every image the critic sees (real and generated), which keeps a critic from\nmemorizing a small dataset (a few thousand images or fewer): \"diffaug\" (DiffAugment with the\ntransforms in train.diffaug; none when that is empty), \"ada\" (NVlabs' adaptive augmentation:\ntrain.ada_pipe with a probability p tuned so that E[sign D(real)] stays near train.ada_target),\n\"fixed\" (train.ada_pipe at p = train.ada_p), or \"none\"."`
+	DiffAug         string  `toml:"diffaug" default:"\"\"" doc:"DiffAugment transforms (train.augment = \"diffaug\"): a comma-separated list of \"translation\",\n\"cutout\", \"color\"; \"\" = none."`
+	ADAPipe         string  `toml:"ada_pipe" default:"\"bgc\"" enum:"blit|geom|color|bg|bgc" doc:"NVlabs' augmentation pipeline for ada and fixed: blit (flips, quarter turns, integer\ntranslation), geom (scaling, rotation, anisotropy, fractional translation), color (brightness,\ncontrast, luma flip; hue and saturation for RGB), or their unions bg and bgc (the ADA paper's)."`
+	ADATarget       float64 `toml:"ada_target" default:"0.6" gt:"0" lt:"1" doc:"ADA's target for r_t = E[sign D(real)] (NVlabs: 0.6)."`
+	ADAKimg         float64 `toml:"ada_kimg" default:"500.0" gt:"0" max:"1e6" doc:"ADA's speed: thousands of images for p to move by 1 (NVlabs: 500)."`
+	ADAInterval     int     `toml:"ada_interval" default:"4" min:"1" max:"1000" doc:"Steps between adjustments of ADA's p."`
+	ADAP            float64 `toml:"ada_p" default:"0.0" min:"0" max:"10" doc:"Augmentation probability: ada's starting p, or the fixed p."`
 	Beta1           float64 `toml:"beta1" default:"0.0" min:"0" lt:"1" doc:"Adam beta1."`
 	Beta2           float64 `toml:"beta2" default:"0.99" min:"0" lt:"1" doc:"Adam beta2."`
 	Eps             float64 `toml:"eps" default:"1e-8" gt:"0" max:"1" doc:"Adam epsilon."`
@@ -283,6 +289,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := ParseDiffAug(t.DiffAug); err != nil {
 		return fmt.Errorf("train.diffaug = %q: %v", t.DiffAug, err)
+	}
+	if t.DiffAug != "" && t.Augment != "diffaug" {
+		return fmt.Errorf("train.diffaug = %q but train.augment = %q: DiffAugment runs only with train.augment = \"diffaug\"; clear one of them", t.DiffAug, t.Augment)
 	}
 	sum := 0
 	for i, p := range t.Schedule {

@@ -26,7 +26,7 @@ const (
 
 // augment applies policy p to x, the rows of a batch of rows.Total images; r draws the
 // parameters for the whole batch (so every rank draws the same numbers).
-func augment(p run.DiffAugPolicy, x *torch.Tensor, r *rand.Rand, rows span) *torch.Tensor {
+func diffAugment(p run.DiffAugPolicy, x *torch.Tensor, r *rand.Rand, rows span) *torch.Tensor {
 	n, h, w := rows.Total, x.Size(2), x.Size(3)
 	dev := x.Device()
 	lo, hi := rows.Offset, rows.Offset+rows.n

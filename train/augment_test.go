@@ -24,7 +24,7 @@ func runAug(p run.DiffAugPolicy, x []float32, n, h, w int, seed uint64, rows spa
 	var out []float32
 	torch.WithScope(func() {
 		xt := torch.FromFloat32(x, int64(n), 2, int64(h), int64(w))
-		out = augment(p, xt, rand.New(rand.NewPCG(seed, 0)), rows).Float32s()
+		out = diffAugment(p, xt, rand.New(rand.NewPCG(seed, 0)), rows).Float32s()
 	})
 	return out
 }
@@ -112,7 +112,7 @@ func TestAugmentColorGray(t *testing.T) {
 	}
 	var out []float32
 	torch.WithScope(func() {
-		out = augment(run.DiffAugPolicy{Color: true}, torch.FromFloat32(x, n, 1, h, w), rand.New(rand.NewPCG(9, 0)), whole(n)).Float32s()
+		out = diffAugment(run.DiffAugPolicy{Color: true}, torch.FromFloat32(x, n, 1, h, w), rand.New(rand.NewPCG(9, 0)), whole(n)).Float32s()
 	})
 	as := map[float64]bool{}
 	for b := range n {
@@ -160,7 +160,7 @@ func TestAugmentRowsSeedAndGradient(t *testing.T) {
 	}
 	torch.WithScope(func() {
 		xt := torch.FromFloat32(x, n, 2, h, w).SetRequiresGrad(true)
-		y := augment(run.DiffAugPolicy{Translation: true, Cutout: true}, xt, rand.New(rand.NewPCG(11, 0)), whole(n))
+		y := diffAugment(run.DiffAugPolicy{Translation: true, Cutout: true}, xt, rand.New(rand.NewPCG(11, 0)), whole(n))
 		g := torch.Grad([]*torch.Tensor{y.Square().SumAll()}, []*torch.Tensor{xt}, torch.GradOpts{})[0]
 		// d/dx sum(T(x)^2) = T^T(2 T(x)): nonzero wherever a pixel survives the transforms.
 		if s := g.Abs().SumAll().Item(); !(s > 0) {

@@ -67,7 +67,10 @@ func distConfig(t *testing.T, dataRoot, runDir string) run.Config {
 	cfg.Train.R1Interval = 2
 	cfg.Train.PLWeight = 2
 	cfg.Train.PLInterval = 2
-	cfg.Train.DiffAug = "translation,cutout,color" // each rank must keep its rows of the batch's draws
+	// ADA: each rank must keep its rows of the batch's augmentation draws, and every rank must
+	// adjust p alike (from the all-reduced signs). Fast enough that p moves within 8 steps.
+	cfg.Train.Augment = "ada"
+	cfg.Train.ADAP, cfg.Train.ADAKimg, cfg.Train.ADAInterval = 0.2, 0.1, 2
 	// A larger Adam epsilon: a parameter whose gradient is ~0 (a dead unit's bias) otherwise moves
 	// by +-lr on the sign of float noise, which differs with the reduction order across ranks.
 	cfg.Train.Eps = 1e-4

@@ -27,7 +27,7 @@ func rssKB(t *testing.T) int64 {
 
 // TestTrainingStepDoesNotLeak runs the real training step, every phase on (the WGAN-GP critic
 // loss and penalty, R1 as its own lazy phase, the generator loss, path length as its own lazy
-// phase, style mixing, DiffAugment, the EMA update), for many steps and requires the count of
+// phase, style mixing, DiffAugment or ADA, the EMA update), for many steps and requires the count of
 // live tensor handles to be exactly flat and the resident memory to stay within a few MB after
 // warm-up.
 func TestTrainingStepDoesNotLeak(t *testing.T) {
@@ -44,7 +44,11 @@ func TestTrainingStepDoesNotLeak(t *testing.T) {
 			cfg.Train.Loss = loss
 			cfg.Train.R1Gamma, cfg.Train.R1Interval = 1, 2
 			cfg.Train.PLWeight, cfg.Train.PLInterval = 2, 3
-			cfg.Train.DiffAug = "translation,cutout,color"
+			if loss == "wgan-gp" {
+				cfg.Train.DiffAug = "translation,cutout,color"
+			} else {
+				cfg.Train.Augment, cfg.Train.ADAP, cfg.Train.ADAKimg = "ada", 0.5, 0.1
+			}
 			cfg.Train.LogEvery = 5
 			tr := openTrainer(t, cfg, "")
 			defer tr.Close()

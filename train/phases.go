@@ -115,6 +115,9 @@ func (t *Trainer) trainStep(b *data.Batch, lr float64) (stats map[string]float64
 			for k, v := range t.reduceStats(vals) {
 				stats[k] = v
 			}
+			for k, v := range t.aug.stats() {
+				stats[k] = v
+			}
 		}
 	})
 	return stats, err
@@ -140,11 +143,8 @@ func (t *Trainer) latents(rows span, c *torch.Tensor) (ws, w *torch.Tensor) {
 // asks for them. call tells apart the critic's uses within an iteration, so each gets its own
 // draws; the draws are a function of (seed, step, call) only, so resuming replays them exactly.
 func (t *Trainer) critic(x, c *torch.Tensor, rows span, call uint64) *torch.Tensor {
-	if t.aug.On() {
-		r := rand.New(rand.NewPCG(uint64(t.Cfg.Run.Seed)^0x5eed_a06_d1ff, uint64(t.pos.step)*8+call))
-		x = augment(t.aug, x, r, rows)
-	}
-	return t.nets.D.Forward(x, c)
+	r := rand.New(rand.NewPCG(uint64(t.Cfg.Run.Seed)^0x5eed_a06_d1ff, uint64(t.pos.step)*8+call))
+	return t.nets.D.Forward(t.aug.apply(x, r, rows), c)
 }
 
 // The critic's uses within an iteration (DiffAugment draws differ per use).
@@ -183,7 +183,17 @@ func (t *Trainer) dMain(it *iteration) map[string]*torch.Tensor {
 		loss = loss.Add(r1.MulS(tc.R1Gamma / 2))
 	}
 	vals["loss_d"] = loss.Detach()
-	t.stepCritic(loss, t.dLR(it), true)
+	var signs *torch.Tensor
+	if t.aug.ctrl != nil {
+		// ADA's overfitting heuristic: the sum of sign(D(real)) over the global batch rides along
+		// with the gradients (as a mean over the ranks' sums).
+		signs = dReal.Detach().Sign().SumAll().Reshape(1)
+	}
+	t.stepCritic(loss, t.dLR(it), true, signs)
+	if signs != nil {
+		t.aug.observe(signs.MulS(float64(t.dist.world)), it.rows.Total)
+		t.aug.adjust(t.pos.step, int(it.rows.Total))
+	}
 	return vals
 }
 
@@ -192,19 +202,20 @@ func (t *Trainer) dReg(it *iteration) map[string]*torch.Tensor {
 	tc := t.Cfg.Train
 	real := it.real.Detach().SetRequiresGrad(true)
 	r1 := r1Penalty(t.critic(real, it.c, it.rows, callR1), real)
-	t.stepCritic(r1.MulS(tc.R1Gamma/2*float64(tc.R1Interval)), t.dLR(it), false)
+	t.stepCritic(r1.MulS(tc.R1Gamma/2*float64(tc.R1Interval)), t.dLR(it), false, nil)
 	return map[string]*torch.Tensor{"r1": r1.Detach()}
 }
 
-// stepCritic backpropagates loss to the critic, averages the gradients over the ranks (with the
-// stop requests riding along when carryStop) and steps its optimizer at lr.
-func (t *Trainer) stepCritic(loss *torch.Tensor, lr float64, carryStop bool) {
+// stepCritic backpropagates loss to the critic, averages the gradients (and extra, in place)
+// over the ranks (with the stop requests riding along when carryStop) and steps its optimizer at
+// lr.
+func (t *Trainer) stepCritic(loss *torch.Tensor, lr float64, carryStop bool, extra *torch.Tensor) {
 	t.nets.optD.ZeroGrad()
 	loss.Backward()
 	if t.dist.pg != nil {
 		// One bucketed allreduce: the mean gradient over ranks (each rank's loss is the mean over
 		// its equal share, so this is the gradient of the global batch's loss).
-		stop := t.allReduceGrads(t.nets.D.Store.Params(), nil, carryStop && t.dist.stopLocal)
+		stop := t.allReduceGrads(t.nets.D.Store.Params(), extra, carryStop && t.dist.stopLocal)
 		if carryStop {
 			t.dist.stopAll = stop
 		}

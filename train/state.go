@@ -17,7 +17,9 @@ func (t *Trainer) checkpoint() *run.Checkpoint {
 		Generator: n.G.Store.StateDict(), Critic: n.D.Store.StateDict(),
 		OptimG: n.optG.State(""), OptimD: n.optD.State(""),
 		OptimGSteps: n.optG.Steps(), OptimDSteps: n.optD.Steps(),
+		Extra: map[string]float64{},
 	}
+	t.aug.save(ck.Extra)
 	if n.GEma != nil {
 		ck.GeneratorEMA = n.GEma.Store.StateDict()
 	}
@@ -78,6 +80,9 @@ func (t *Trainer) restore(p string) error {
 		if err := t.gen.SetState(ck.RNG); err != nil {
 			return fmt.Errorf("resume %s: %w", path, err)
 		}
+	}
+	if err := t.aug.restore(ck.Extra); err != nil {
+		return fmt.Errorf("resume %s: %w", path, err)
 	}
 	t.pos = position{epoch: ck.Epoch, batch: ck.Batch, step: ck.Step, gSteps: ck.GSteps}
 	t.plMean = ck.PLMean

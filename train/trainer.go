@@ -2,9 +2,9 @@ package train
 
 import (
 	"context"
-	"image"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"math"
 	"os"
@@ -34,8 +34,8 @@ type Trainer struct {
 
 	nets    networks
 	phases  []phase
-	loss    lossFamily // train.loss, chosen once at open
-	aug     run.DiffAugPolicy
+	loss    lossFamily       // train.loss, chosen once at open
+	aug     *criticAug       // train.augment
 	gen     *torch.Generator // latents and noise on the device
 	loader  *data.Loader
 	classes []string
@@ -97,7 +97,6 @@ func OpenDist(cfg run.Config, resume string, pg *torch.ProcessGroup) (*Trainer, 
 		return nil, fmt.Errorf("train.batch_size = %d: the dataset has only %d images", cfg.Train.BatchSize, ds.Len())
 	}
 	t := &Trainer{Cfg: cfg, Dir: run.Dir(cfg.Run.Dir), Device: dev, Out: os.Stderr, classes: ds.Classes(), dist: distState{world: 1}}
-	t.aug, _ = run.ParseDiffAug(cfg.Train.DiffAug) // checked by cfg.Validate
 	t.loss = newLossFamily(cfg.Train)
 	if pg != nil {
 		t.dist = distState{pg: pg, rank: pg.Rank, world: pg.World}
@@ -122,6 +121,10 @@ func OpenDist(cfg run.Config, resume string, pg *torch.ProcessGroup) (*Trainer, 
 		return nil, err
 	}
 	if err := t.build(); err != nil {
+		t.Close()
+		return nil, err
+	}
+	if t.aug, err = newCriticAug(cfg.Train, cfg.Model.Channels, dev); err != nil {
 		t.Close()
 		return nil, err
 	}
@@ -198,6 +201,7 @@ func (t *Trainer) Close() {
 		t.nets.optG.Free()
 	}
 	t.gen.Close()
+	t.aug.free()
 	if t.log != nil {
 		t.log.Close()
 	}
@@ -218,7 +222,7 @@ func (t *Trainer) Sampler() *model.Generator {
 }
 
 // lossColumns are the loss log's columns.
-var lossColumns = []string{"loss_g", "loss_d", "gp", "r1", "pl", "d_real", "d_fake", "lr"}
+var lossColumns = []string{"loss_g", "loss_d", "gp", "r1", "pl", "d_real", "d_fake", "ada_p", "ada_rt", "lr"}
 
 // Run trains until the configured number of epochs, writing checkpoints, samples and the loss
 // log. Cancelling ctx saves models/last.pt and returns ErrInterrupted.
@@ -341,9 +345,14 @@ func (t *Trainer) record(epoch int, stats map[string]float64, imgsPerSec float64
 	}
 	tags := make(map[string]float64, len(stats)+1)
 	for k, v := range stats {
-		if k == "lr" {
+		switch k {
+		case "lr":
 			tags["train/lr"] = v
-		} else {
+		case "ada_p":
+			tags["ada/p"] = v
+		case "ada_rt":
+			tags["ada/r_t"] = v
+		default:
 			tags["loss/"+k] = v
 		}
 	}

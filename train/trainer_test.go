@@ -44,9 +44,10 @@ func openTrainer(t *testing.T, cfg run.Config, resume string) *Trainer {
 // with the same weights, and the run folder must hold checkpoints, samples and the loss plot.
 func TestTrainWritesOutputsAndResumesExactly(t *testing.T) {
 	base := t.TempDir()
-	// With DiffAugment on, so that its draws are replayed exactly on resume too.
+	// With ADA on, so that its draws and its p are replayed exactly on resume too.
 	cfgA := tinyRun(t, filepath.Join(base, "a"))
-	cfgA.Train.DiffAug = "translation,cutout,color"
+	cfgA.Train.Augment = "ada"
+	cfgA.Train.ADAP, cfgA.Train.ADAKimg, cfgA.Train.ADAInterval = 0.2, 0.2, 3
 	a := openTrainer(t, cfgA, "")
 	defer a.Close()
 	if err := a.Run(context.Background()); err != nil {
@@ -65,7 +66,7 @@ func TestTrainWritesOutputsAndResumesExactly(t *testing.T) {
 	}
 
 	cfgB := tinyRun(t, filepath.Join(base, "b"))
-	cfgB.Train.DiffAug = cfgA.Train.DiffAug
+	cfgB.Train = cfgA.Train
 	b := openTrainer(t, cfgB, "")
 	stopAt := int64(a.loader.BatchesPerEpoch()) + 3 // mid-way through epoch 2
 	if err := b.RunUntil(context.Background(), stopAt); !errors.Is(err, ErrInterrupted) {
@@ -82,6 +83,9 @@ func TestTrainWritesOutputsAndResumesExactly(t *testing.T) {
 	}
 	if c.Step() != a.Step() {
 		t.Fatalf("resumed run took %d steps, straight run %d", c.Step(), a.Step())
+	}
+	if pa, pc := a.aug.p(), c.aug.p(); pa != pc || pa == cfgA.Train.ADAP {
+		t.Errorf("ADA's p: straight run %g, resumed %g (started at %g)", pa, pc, cfgA.Train.ADAP)
 	}
 	for _, pair := range [][2]map[string]*torch.Tensor{
 		{a.nets.G.Store.StateDict(), c.nets.G.Store.StateDict()},

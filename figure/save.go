@@ -58,26 +58,44 @@ func gifFrame(m image.Image) *image.Paletted {
 // (Floyd-Steinberg) to the Plan 9 palette. The canvas is as large as the
 // largest frame. The write is atomic like SavePNG's. Errors name the path.
 func SaveGIF(path string, frames []image.Image, delay int) error {
-	if len(frames) == 0 {
-		return fmt.Errorf("figure: save %s: no frames", path)
+	if err := checkGIF(frames, delay); err != nil {
+		return fmt.Errorf("figure: save %s: %w", path, err)
 	}
-	if delay < 0 {
-		return fmt.Errorf("figure: save %s: negative delay %d", path, delay)
+	return save(path, func(w io.Writer) error {
+		return EncodeGIF(w, frames, delay)
+	})
+}
+
+// EncodeGIF writes frames to w as SaveGIF does (for a web page or any other stream).
+func EncodeGIF(w io.Writer, frames []image.Image, delay int) error {
+	if err := checkGIF(frames, delay); err != nil {
+		return fmt.Errorf("figure: gif: %w", err)
 	}
 	g := &gif.GIF{LoopCount: 0}
-	for k, m := range frames {
-		if m == nil {
-			return fmt.Errorf("figure: save %s: frame %d is nil", path, k)
-		}
+	for _, m := range frames {
 		p := gifFrame(m)
 		g.Image = append(g.Image, p)
 		g.Delay = append(g.Delay, delay)
 		g.Config.Width = max(g.Config.Width, p.Rect.Dx())
 		g.Config.Height = max(g.Config.Height, p.Rect.Dy())
 	}
-	return save(path, func(w io.Writer) error {
-		return gif.EncodeAll(w, g)
-	})
+	return gif.EncodeAll(w, g)
+}
+
+// checkGIF rejects an animation without frames, with a nil frame or a negative delay.
+func checkGIF(frames []image.Image, delay int) error {
+	if len(frames) == 0 {
+		return fmt.Errorf("no frames")
+	}
+	if delay < 0 {
+		return fmt.Errorf("negative delay %d", delay)
+	}
+	for k, m := range frames {
+		if m == nil {
+			return fmt.Errorf("frame %d is nil", k)
+		}
+	}
+	return nil
 }
 
 // save writes path atomically through encode (safefile); errors name the path.

@@ -181,9 +181,10 @@ func (s *Sampler) Render(seeds []uint64, psi float64, cls int) ([]image.Image, e
 	return imgs, err
 }
 
-// Layer ranges of the style-mixing figure, as in the StyleGAN paper: coarse styles (4x4-8x8)
-// set pose and shape, middle (16x16-32x32) finer structure, fine (64x64 up) texture and contrast.
-func (s *Sampler) mixRange(layers string) (lo, hi int, err error) {
+// MixRange is the range [lo, hi) of synthesis layers (indices into ws) whose styles a layer
+// range name stands for, as in the StyleGAN paper: coarse styles (4x4-8x8) set pose and shape,
+// middle (16x16-32x32) finer structure, fine (64x64 up) texture and contrast.
+func (s *Sampler) MixRange(layers string) (lo, hi int, err error) {
 	n := s.G.NumWs()
 	switch layers {
 	case "coarse":
@@ -196,28 +197,27 @@ func (s *Sampler) mixRange(layers string) (lo, hi int, err error) {
 	return 0, 0, fmt.Errorf("style-mixing layers %q: use coarse, middle or fine", layers)
 }
 
-// StyleMix builds the figure: the top row shows the column (destination) seeds, the left column
-// the row (source) seeds, and cell (r, c) the column image with the chosen layers' styles taken
-// from row r.
-func (s *Sampler) StyleMix(rows, cols []uint64, psi float64, cls int, layers string) (image.Image, error) {
+// Mix renders the images of style mixing: the source (row) seeds, the destination (column)
+// seeds, and mixed[r][c], the destination image c with the chosen layers' styles taken from
+// source r.
+func (s *Sampler) Mix(rows, cols []uint64, psi float64, cls int, layers string) (rowImgs, colImgs []image.Image, mixed [][]image.Image, err error) {
 	if len(rows) == 0 || len(cols) == 0 {
-		return nil, fmt.Errorf("style mixing needs row and column seeds")
+		return nil, nil, nil, fmt.Errorf("style mixing needs row and column seeds")
 	}
 	if err := CheckPsi(psi); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	lo, hi, err := s.mixRange(layers)
+	lo, hi, err := s.MixRange(layers)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	var fig image.Image
 	err = torch.Try(func() {
 		torch.WithScope(func() {
 			torch.NoGrad(func() {
 				rws, cws := s.ws(rows, psi, cls), s.ws(cols, psi, cls)
-				rowImgs, colImgs := s.images(rws), s.images(cws)
+				rowImgs, colImgs = s.images(rws), s.images(cws)
 				n := int64(s.G.NumWs())
-				mixed := make([][]image.Image, len(rows))
+				mixed = make([][]image.Image, len(rows))
 				for r := range rows {
 					src := rws.Narrow(0, int64(r), 1).Expand(int64(len(cols)), n, -1)
 					parts := []*torch.Tensor{}
@@ -230,11 +230,24 @@ func (s *Sampler) StyleMix(rows, cols []uint64, psi float64, cls int, layers str
 					}
 					mixed[r] = s.images(torch.Cat(parts, 1))
 				}
-				fig = figure.StyleMix(rowImgs, colImgs, mixed, figure.DefaultPad)
 			})
 		})
 	})
-	return fig, err
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return rowImgs, colImgs, mixed, nil
+}
+
+// StyleMix builds the figure: the top row shows the column (destination) seeds, the left column
+// the row (source) seeds, and cell (r, c) the column image with the chosen layers' styles taken
+// from row r.
+func (s *Sampler) StyleMix(rows, cols []uint64, psi float64, cls int, layers string) (image.Image, error) {
+	rowImgs, colImgs, mixed, err := s.Mix(rows, cols, psi, cls, layers)
+	if err != nil {
+		return nil, err
+	}
+	return figure.StyleMix(rowImgs, colImgs, mixed, figure.DefaultPad), nil
 }
 
 // Interpolate walks in w space from each seed to the next (and back to the first, so a GIF

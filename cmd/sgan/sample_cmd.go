@@ -18,7 +18,7 @@ func sampleCommand() *cli.Command {
 		Name:  "sample",
 		Usage: "generate images, a grid, a style-mixing figure, an interpolation GIF or a synthetic dataset",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "ckpt", Required: true, Usage: "checkpoint, e.g. runs/sgan/models/epoch150.pt"},
+			&cli.StringFlag{Name: "ckpt", Usage: "checkpoint, e.g. runs/sgan/models/epoch150.pt (default: the built-in demo model)"},
 			&cli.IntFlag{Name: "n", Value: 16, Usage: "number of images (seeds 0..n-1) when --seeds is not given"},
 			&cli.StringFlag{Name: "seeds", Usage: "seeds, e.g. 1-16 or 3,7,9; the same seed gives the same image"},
 			&cli.Float64Flag{Name: "trunc", Value: 1, Usage: "truncation psi in [0, 1]: 1 = none, 0 = the average image"},
@@ -52,10 +52,14 @@ func runSample(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.String("latent") != "" {
-		return runSampleLatent(c, dev, psi, noise)
+	ckpt, err := checkpointOrBuiltin(c.String("ckpt"))
+	if err != nil {
+		return err
 	}
-	s, err := sample.Open(c.String("ckpt"), dev)
+	if c.String("latent") != "" {
+		return runSampleLatent(c, ckpt, dev, psi, noise)
+	}
+	s, err := sample.Open(ckpt, dev)
 	if err != nil {
 		return err
 	}

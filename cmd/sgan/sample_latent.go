@@ -16,13 +16,13 @@ import (
 // runSampleLatent is `sgan sample --latent latent.pt`: it renders the latents sgan project saved,
 // with truncation, with their own noise maps or none, and as another class (the counterfactual
 // shift of sgan project --to-class).
-func runSampleLatent(c *cli.Context, dev torch.Device, psi float64, noise model.NoiseMode) error {
+func runSampleLatent(c *cli.Context, ckpt string, dev torch.Device, psi float64, noise model.NoiseMode) error {
 	lat, err := project.LoadLatent(c.String("latent"))
 	if err != nil {
 		return fmt.Errorf("--latent: %w", err)
 	}
 	defer lat.Free()
-	m, err := project.Open(c.String("ckpt"), dev)
+	m, err := project.Open(ckpt, dev)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ func main() {
 			evalCommand(),
 			benchCommand(),
 			projectCommand(),
+			serveCommand(),
 		},
 	}
 	if err := app.Run(os.Args); err != nil {

@@ -79,8 +79,8 @@ func emptyDict(c *Call) (any, error) {
 	return NewDict(), nil
 }
 
-// set is builtins.set and builtins.frozenset as protocol 2 pickles them: set(list).
-func set(c *Call) (any, error) {
+// setOf is builtins.set and builtins.frozenset as protocol 2 pickles them: set(list).
+func setOf(c *Call) (any, error) {
 	s := &Set{Frozen: c.Global.Name == "frozenset"}
 	if len(c.Args) == 0 {
 		return s, nil
@@ -171,8 +171,8 @@ func strSubclass(c *Call) (any, error) {
 
 var torchGlobals = Globals{
 	{"collections", "OrderedDict"}:                    emptyDict,
-	{"builtins", "set"}:                               set,
-	{"builtins", "frozenset"}:                         set,
+	{"builtins", "set"}:                               setOf,
+	{"builtins", "frozenset"}:                         setOf,
 	{"builtins", "bytearray"}:                         bytearray,
 	{"_codecs", "encode"}:                             codecsEncode,
 	{"torch._utils", "_rebuild_tensor_v2"}:            rebuildTensor,

@@ -52,10 +52,14 @@ const (
 	// MaxTensorDims bounds a tensor's number of dimensions.
 	MaxTensorDims = 64
 
+	// MaxExpandedBytes bounds a tensor with more elements than its storage (an expanded view with
+	// stride 0, as PyTorch saves autograd's gradient of a sum): what reading it costs is not in
+	// the file. Views that fit their storage are bounded by the storage.
+	MaxExpandedBytes = 16 << 20
+
 	// MaxViewRatio and ViewSlack bound the bytes of all the tensors one walk hands out (Flatten,
 	// the state dicts of ReadNetworkSnapshot): at most MaxViewRatio times the bytes of the
-	// distinct storages they view, plus ViewSlack. A tensor never has more elements than its
-	// storage, but many tensors may view one storage.
+	// distinct storages they view, plus ViewSlack: many tensors may view one storage.
 	MaxViewRatio = 4
 	ViewSlack    = 64 << 20
 )

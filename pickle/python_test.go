@@ -128,7 +128,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// pyFiles runs pyWriter once per test binary and returns its folder and manifest.
+// pyFiles runs pyWriter and pySnapshot once per test binary (Python takes seconds to import
+// torch) and returns their folder and pyWriter's manifest.
 func pyFiles(t *testing.T) (string, map[string]pyTensor) {
 	t.Helper()
 	py.once.Do(func() {
@@ -139,7 +140,7 @@ func pyFiles(t *testing.T) (string, map[string]pyTensor) {
 		if py.dir, py.err = os.MkdirTemp("", "pickle-py-"); py.err != nil {
 			return
 		}
-		if b, err := exec.Command(python, "-I", "-c", pyWriter, py.dir).CombinedOutput(); err != nil {
+		if b, err := exec.Command(python, "-I", "-c", pyWriter+pySnapshot, py.dir).CombinedOutput(); err != nil {
 			py.err = fmt.Errorf("python: %v\n%s", err, b)
 			return
 		}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -226,13 +225,7 @@ json.dump(dict(values=expect, order=order), open(os.path.join(out, 'expect.json'
 `
 
 func TestSyntheticSnapshots(t *testing.T) {
-	if _, err := os.Stat(python); err != nil {
-		t.Fatalf("%s not found: install python3-torch (scripts/setup does)", python)
-	}
-	dir := t.TempDir()
-	if b, err := exec.Command(python, "-I", "-c", pySnapshot, dir).CombinedOutput(); err != nil {
-		t.Fatalf("python: %v\n%s", err, b)
-	}
+	dir, _ := pyFiles(t) // pySnapshot runs with pyWriter
 	var expect struct {
 		Values map[string]map[string]string
 		Order  map[string][]string

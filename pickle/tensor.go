@@ -143,8 +143,9 @@ func numel(shape []int64) (int64, error) {
 
 // Check reports whether the tensor is one sgan can read: at most MaxTensorDims dimensions, sizes,
 // strides and offset not negative, every element it views inside its storage, and no more
-// elements than its storage holds (an expanded view, such as a stride-0 tensor of 2^28 elements
-// over one float, would otherwise cost far more memory than the file).
+// elements than its storage holds unless it is at most MaxExpandedBytes (an expanded view, such
+// as a stride-0 tensor of 2^28 elements over one float, would otherwise cost far more memory than
+// the file).
 func (t *Tensor) Check() error {
 	if t.Storage == nil {
 		return errors.New("tensor without a storage")
@@ -167,8 +168,13 @@ func (t *Tensor) Check() error {
 		return fmt.Errorf("tensor at negative storage offset %d", t.Offset)
 	}
 	if n > have {
-		return fmt.Errorf("tensor of shape %v has %d elements but its storage %s only %d: an expanded view (stride 0) or damage; sgan reads only tensors that fit their storage",
-			t.Shape, n, cleanName(t.Storage.Key), have)
+		// An expanded view (stride 0), as autograd's gradient of a sum is: it costs more memory
+		// than the file holds, so only small ones are read.
+		es := int64(t.DType.Size())
+		if n > MaxExpandedBytes/es {
+			return fmt.Errorf("tensor of shape %v has %d elements but its storage %s only %d: an expanded view (stride 0) of %d bytes: %w",
+				t.Shape, n, cleanName(t.Storage.Key), have, uint64(n)*uint64(es), limitErr("an expanded view", "MaxExpandedBytes", MaxExpandedBytes))
+		}
 	}
 	if n == 0 {
 		if t.Offset > have {

@@ -3,6 +3,7 @@ package pickle
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"testing"
 )
 
@@ -72,14 +73,15 @@ func TestTensorBytes(t *testing.T) {
 		offset        int64
 		want          []float64
 	}{
-		{[]int64{2, 3}, []int64{3, 1}, 0, []float64{0, 1, 2, 3, 4, 5}},                  // contiguous: aliases
-		{[]int64{3, 2}, []int64{1, 3}, 0, []float64{0, 3, 1, 4, 2, 5}},                  // transposed
-		{[]int64{2, 2}, []int64{10, 2}, 5, []float64{5, 7, 15, 17}},                     // strided with offset
-		{[]int64{2, 1, 2}, []int64{30, 99, 1}, 1, []float64{1, 2, 31, 32}},              // size-1 dim, any stride
-		{[]int64{}, []int64{}, 7, []float64{7}},                                         // scalar
-		{[]int64{0, 4}, []int64{4, 1}, 60, []float64{}},                                 // empty at the end
-		{[]int64{3}, []int64{0}, 59, []float64{59, 59, 59}},                             // stride 0, fits its storage
-		{[]int64{2, 2, 2}, []int64{20, 5, 1}, 0, []float64{0, 1, 5, 6, 20, 21, 25, 26}}, // 3-d
+		{[]int64{2, 3}, []int64{3, 1}, 0, []float64{0, 1, 2, 3, 4, 5}},                                                  // contiguous: aliases
+		{[]int64{3, 2}, []int64{1, 3}, 0, []float64{0, 3, 1, 4, 2, 5}},                                                  // transposed
+		{[]int64{2, 2}, []int64{10, 2}, 5, []float64{5, 7, 15, 17}},                                                     // strided with offset
+		{[]int64{2, 1, 2}, []int64{30, 99, 1}, 1, []float64{1, 2, 31, 32}},                                              // size-1 dim, any stride
+		{[]int64{}, []int64{}, 7, []float64{7}},                                                                         // scalar
+		{[]int64{0, 4}, []int64{4, 1}, 60, []float64{}},                                                                 // empty at the end
+		{[]int64{3}, []int64{0}, 59, []float64{59, 59, 59}},                                                             // stride 0, fits its storage
+		{[]int64{2, 31}, []int64{1, 0}, 3, append(slices.Repeat([]float64{3}, 31), slices.Repeat([]float64{4}, 31)...)}, // expanded past its storage of 60, small
+		{[]int64{2, 2, 2}, []int64{20, 5, 1}, 0, []float64{0, 1, 5, 6, 20, 21, 25, 26}},                                 // 3-d
 	}
 	for _, tc := range tests {
 		x := &Tensor{DType: Int32, Shape: tc.shape, Stride: tc.stride, Offset: tc.offset, Storage: st}

@@ -1,9 +1,9 @@
 package pickle
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"math/big"
 	"strconv"
@@ -155,12 +155,17 @@ func (s *Set) Has(item any) bool {
 type (
 	bytesKey string
 	bigKey   string
-	tupleKey [sha256.Size]byte
+	tupleKey [2]uint64
 )
 
+// tupleSeeds key the hash of tuple keys: random per process, so a file cannot be crafted to make
+// two different tuple keys collide.
+var tupleSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
 // MaxKeyBytes bounds a dict key or set item: a str or bytes key, or the encoded form of a tuple
-// key. Every key is hashed each time it is used, so this bounds the work per dict entry.
-const MaxKeyBytes = 4 << 10
+// key. Every key is hashed each time it is used, so this bounds the work per dict entry (a state
+// dict's keys are a few dozen bytes).
+const MaxKeyBytes = 1 << 10
 
 func hashKey(k any) (any, error) {
 	switch v := k.(type) {
@@ -183,7 +188,7 @@ func hashKey(k any) (any, error) {
 		if err := e.encode(v, 0); err != nil {
 			return nil, err
 		}
-		return tupleKey(sha256.Sum256(e.b)), nil
+		return tupleKey{maphash.Bytes(tupleSeeds[0], e.b), maphash.Bytes(tupleSeeds[1], e.b)}, nil
 	case *Object:
 		return v, nil // Python hashes instances by identity
 	}

@@ -19,6 +19,16 @@ const (
 	// thousand.
 	MaxItems = 1 << 20
 
+	// MaxStack bounds the unpickler's stack and its marks together. Python's pickler batches the
+	// items of a list or dict by the thousand, so real pickles need a few thousand slots per
+	// level of nesting.
+	MaxStack = 1 << 20
+
+	// MaxKeyBytes bounds a dict key or set item: a str or bytes key, or the encoded form of a
+	// tuple key. Every key is hashed each time it is used, so this bounds the work per dict entry
+	// (a state dict's keys are a few dozen bytes).
+	MaxKeyBytes = 1 << 10
+
 	// MaxMemo bounds the pickle memo (objects kept for later reference) and its indices.
 	MaxMemo = 1 << 20
 

@@ -9,6 +9,7 @@ import (
 // Snapshot is an NVlabs network pickle (network-snapshot-NNNNNN.pkl as stylegan2-ada-pytorch's
 // and stylegan3's training loops write it): the networks and the dataset options.
 type Snapshot struct {
+	// G, D and GEma (G_ema) are nil where the snapshot has None or lacks them; at least one is set.
 	G, D, GEma *Network
 	// AugmentPipe is nil when the snapshot has none (None), or when it could not be read (then
 	// Warnings says why): sgan never needs it.

@@ -162,11 +162,6 @@ type (
 // two different tuple keys collide.
 var tupleSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 
-// MaxKeyBytes bounds a dict key or set item: a str or bytes key, or the encoded form of a tuple
-// key. Every key is hashed each time it is used, so this bounds the work per dict entry (a state
-// dict's keys are a few dozen bytes).
-const MaxKeyBytes = 1 << 10
-
 func hashKey(k any) (any, error) {
 	switch v := k.(type) {
 	case nil, bool, int64, float64, Global:

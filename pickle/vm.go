@@ -8,11 +8,6 @@ import (
 	"math/big"
 )
 
-// MaxStack bounds the unpickler's stack and its marks together. Python's pickler batches the
-// items of a list or dict by the thousand, so real pickles need a few thousand slots per level
-// of nesting.
-const MaxStack = 1 << 20
-
 // Options configure Unpickle.
 type Options struct {
 	// Globals is the allow-list: the only module-level names the pickle may use, and what calling

@@ -42,10 +42,6 @@ const (
 	// MaxNameBytes bounds a module or class name in a GLOBAL opcode, and a text persistent id.
 	MaxNameBytes = 1 << 10
 
-	// MaxKeyItems bounds the items of one tuple used as a dict key (a tuple key of shared tuples
-	// would otherwise be exponential to hash).
-	MaxKeyItems = 1 << 10
-
 	// MaxZipEntries bounds the entries of a torch.save zip file.
 	MaxZipEntries = 1 << 20
 

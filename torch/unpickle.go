@@ -75,6 +75,20 @@ func readTorchFile(b []byte) (*Archive, error) {
 	return a, nil
 }
 
+// FromPickle materializes a tensor read by package pickle as a contiguous CPU tensor (in the
+// current scope).
+func FromPickle(t *pickle.Tensor) (*Tensor, error) {
+	dt, ok := dtypeOfPickle[t.DType]
+	if !ok {
+		return nil, fmt.Errorf("sgan has no %v tensors", t.DType)
+	}
+	raw, err := t.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	return FromBytes(raw, dt, t.Shape...)
+}
+
 // FromBytes copies little-endian elements of dtype dt into a new CPU tensor of the given shape
 // (in the current scope). len(data) must be the shape's elements times the dtype's size.
 func FromBytes(data []byte, dt DType, shape ...int64) (*Tensor, error) {

@@ -32,6 +32,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "preset", Usage: "start from a preset: recipe, demo (CPU-sized) or tiny"},
 			&cli.StringSliceFlag{Name: "set", Usage: "override a key, e.g. --set train.batch_size=32 (repeatable)"},
 			&cli.StringFlag{Name: "resume", Usage: "continue a run: its folder or a checkpoint file"},
+			&cli.StringFlag{Name: "init", Usage: "start from a trained model (a checkpoint, or `sgan convert` of an NVlabs pickle): transfer learning with fresh optimizers and schedule; its model config is the default"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress line"},
 			&cli.IntFlag{Name: "nproc", Usage: "data-parallel over N local worker processes (one per GPU on CUDA); batch_size stays global"},
 		},
@@ -55,6 +56,17 @@ func loadRunConfig(c *cli.Context) (run.Config, error) {
 		if cfg, err = run.Preset(p); err != nil {
 			return cfg, err
 		}
+	}
+	if init := c.String("init"); init != "" {
+		if c.String("resume") != "" {
+			return cfg, errors.New("--init and --resume: resume continues a run, init starts a new one from a trained model; give one")
+		}
+		// The trained model's architecture, unless the config or --set says otherwise.
+		stored, err := storedConfig(init)
+		if err != nil {
+			return cfg, fmt.Errorf("--init: %w", err)
+		}
+		cfg.Model = stored.Model
 	}
 	if path := c.String("config"); path != "" {
 		if cfg, err = run.LoadConfig(path, cfg); err != nil {
@@ -119,6 +131,11 @@ func runTrain(c *cli.Context) error {
 		return rankErr(pg, err)
 	}
 	defer t.Close()
+	if init := c.String("init"); init != "" {
+		if err := t.InitFrom(init); err != nil {
+			return rankErr(pg, err)
+		}
+	}
 	err = t.Run(ctx)
 	if rank != 0 {
 		if errors.Is(err, train.ErrInterrupted) {

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"syscall"
 	"time"
 
 	"sgan/data"
@@ -280,7 +281,12 @@ func (t *Trainer) RunUntil(ctx context.Context, stopStep int64) error {
 		// the ranks agree on with the next gradient allreduce; the loader never stops by itself.
 		loaderCtx = context.WithoutCancel(ctx)
 	}
-	stopHere := func(step int64) bool { return ctx.Err() != nil || (stopStep > 0 && step >= stopStep) }
+	// train.cpu_minutes: the budget of this process's CPU time (rank 0's decides for all).
+	budget := time.Duration(tc.CPUMinutes * float64(time.Minute))
+	overBudget := func() bool { return budget > 0 && t.dist.rank == 0 && cpuTime() >= budget }
+	stopHere := func(step int64) bool {
+		return ctx.Err() != nil || (stopStep > 0 && step >= stopStep) || overBudget()
+	}
 
 	for t.pos.epoch < tc.Epochs {
 		e := t.pos.epoch + 1
@@ -290,6 +296,9 @@ func (t *Trainer) RunUntil(ctx context.Context, stopStep int64) error {
 		for {
 			if (t.dist.pg == nil && stopHere(t.pos.step)) || t.dist.stopAll {
 				it.Close()
+				if ctx.Err() == nil && overBudget() {
+					return t.endEarly(e, budget)
+				}
 				return t.interrupt()
 			}
 			b, err := it.Next()
@@ -333,6 +342,36 @@ func (t *Trainer) RunUntil(ctx context.Context, stopStep int64) error {
 		prog.EndEpoch(e, fmt.Sprintf("%.1f img/s", float64(imgs)/time.Since(start).Seconds()))
 	}
 	return nil
+}
+
+// cpuTime is the CPU time this process has used (user and system, all threads).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// endEarly ends a run whose CPU budget ran out in epoch e: the checkpoint (last.pt and
+// epochNNN.pt, which resume mid-epoch), the sample grid and the loss plot, as at the last epoch.
+func (t *Trainer) endEarly(e int, budget time.Duration) error {
+	if t.dist.rank != 0 {
+		return ErrInterrupted
+	}
+	fmt.Fprintf(t.Out, "\nsgan: train.cpu_minutes = %g used up at epoch %d, step %d; writing the final outputs\n", budget.Minutes(), e, t.pos.step)
+	if err := t.save(t.Dir.Last(), t.Dir.Epoch(e)); err != nil {
+		return err
+	}
+	img, err := t.SaveGrid(t.Dir.Grid(e))
+	if err != nil {
+		return err
+	}
+	if err := t.tb.Image("samples/grid", t.pos.step, img); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	t.flushTB()
+	return t.plotLosses()
 }
 
 // record writes a log tick's values to losses.csv and TensorBoard (rank 0).

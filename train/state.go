@@ -30,6 +30,10 @@ func (t *Trainer) checkpoint() *run.Checkpoint {
 // save writes the trainer's state to every path (serialized once, each write atomic).
 func (t *Trainer) save(paths ...string) error {
 	ck := t.checkpoint()
+	if err := ck.CheckFinite(); err != nil {
+		return fmt.Errorf("train: not saved at epoch %d, step %d: %w (the last good checkpoint, %s, is intact); lower the learning rate (train.schedule)",
+			t.pos.epoch+1, t.pos.step, err, t.lastCheckpoint())
+	}
 	var st *torch.Tensor
 	if err := torch.Try(func() { st = t.gen.State().Keep() }); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -81,7 +82,30 @@ func loadRunConfig(c *cli.Context) (run.Config, error) {
 	if c.Bool("quiet") {
 		cfg.Run.Quiet = true
 	}
+	if resume := c.String("resume"); resume != "" {
+		if err := resumeIntoItsFolder(c, &cfg, resume); err != nil {
+			return cfg, err
+		}
+	}
 	return cfg, cfg.Validate()
+}
+
+// resumeIntoItsFolder makes a resumed run write into the folder it resumes (RUN for RUN or
+// RUN/models/x.pt), whatever run.dir the preset or the stored config names (a copied run folder
+// stores the original's); a run.dir given explicitly that differs is refused, naming both.
+func resumeIntoItsFolder(c *cli.Context, cfg *run.Config, resume string) error {
+	explicit := c.String("config") != "" && cfg.Run.Dir != run.DefaultConfig().Run.Dir
+	for _, kv := range c.StringSlice("set") {
+		if k, _, _ := strings.Cut(kv, "="); strings.TrimSpace(k) == "run.dir" {
+			explicit = true
+		}
+	}
+	dir, err := run.ResumeDir(resume, cfg.Run.Dir, explicit)
+	if err != nil {
+		return err
+	}
+	cfg.Run.Dir = dir
+	return nil
 }
 
 // storedConfig is the config inside a run's checkpoint (a run folder or a checkpoint file).

@@ -77,7 +77,7 @@ func (c Config) Params() int64 {
 		if res > 4 {
 			prev := c.ChannelsAt(res / 2)
 			g += 9*sq(prev, out) + sq(c.WDim, prev) // conv0 and its affine
-			d += 9*sq(out, out) + 10*sq(out, prev)   // conv0, conv1 and skip
+			d += 9*sq(out, out) + 10*sq(out, prev)  // conv0, conv1 and skip
 		}
 	}
 	c4 := c.ChannelsAt(4)

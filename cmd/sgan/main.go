@@ -26,6 +26,7 @@ func main() {
 			configCommand(),
 			evalCommand(),
 			benchCommand(),
+			convertCommand(),
 			projectCommand(),
 			serveCommand(),
 		},

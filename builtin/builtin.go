@@ -92,28 +92,61 @@ func Path() (string, error) {
 	}
 	sum := sha256.Sum256(demo)
 	name := fmt.Sprintf("builtin-demo-%x.pt", sum[:6])
-	var dirs []string
-	if d, err := os.UserCacheDir(); err == nil {
-		dirs = append(dirs, filepath.Join(d, "sgan"))
-	}
-	dirs = append(dirs, filepath.Join(os.TempDir(), fmt.Sprintf("sgan-%d", os.Getuid())))
 	var errs []string
-	for _, dir := range dirs {
-		p := filepath.Join(dir, name)
+	if d, err := os.UserCacheDir(); err == nil {
+		dir := filepath.Join(d, "sgan")
+		p, err := writeOnce(dir, name, 0o755)
+		if err == nil {
+			return p, nil
+		}
+		errs = append(errs, err.Error())
+	}
+	// A shared temporary folder: a folder of our own that others cannot write into.
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("sgan-%d", os.Getuid()))
+	err := os.MkdirAll(dir, 0o700)
+	if err == nil {
+		err = checkPrivate(dir)
+	}
+	if err == nil {
+		var p string
+		if p, err = writeOnce(dir, name, 0o700); err == nil {
+			return p, nil
+		}
+	}
+	errs = append(errs, err.Error())
+	return "", fmt.Errorf("builtin: cannot write the built-in model to a file (set XDG_CACHE_HOME to a writable folder): %s", strings.Join(errs, "; "))
+}
+
+// writeOnce makes sure dir/name holds the embedded model, writing it (atomically) only when it
+// is missing or differs, and returns the path.
+func writeOnce(dir, name string, perm os.FileMode) (string, error) {
+	p := filepath.Join(dir, name)
+	// Only a file of the model's size is read and compared: another is rewritten unread.
+	if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Size() == int64(len(demo)) {
 		if b, err := os.ReadFile(p); err == nil && bytes.Equal(b, demo) {
 			return p, nil
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			errs = append(errs, err.Error())
-			continue
-		}
-		if err := safefile.Write(p, demo); err != nil {
-			errs = append(errs, err.Error())
-			continue
-		}
-		return p, nil
 	}
-	return "", fmt.Errorf("builtin: cannot write the built-in model to a file: %s", strings.Join(errs, "; "))
+	if err := os.MkdirAll(dir, perm); err != nil {
+		return "", err
+	}
+	if err := safefile.Write(p, demo); err != nil {
+		return "", err
+	}
+	return p, nil
+}
+
+// checkPrivate refuses a folder that other users can write into (another user may have made
+// the temporary folder's sgan-UID first).
+func checkPrivate(dir string) error {
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() || st.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%s is not a private folder (a link, or writable by others): remove it", dir)
+	}
+	return nil
 }
 
 // Extract writes the sampling generator of src (a checkpoint, or a run folder: its

@@ -26,7 +26,7 @@ type Info struct {
 	Epochs     int      // training epochs behind it
 	Data       string   // what it was trained on
 	Resolution int      // image side in pixels
-	Classes    []string // class names of a conditional model
+	Classes    []string // class names of a conditional model (nil for an unconditional one)
 	Precision  string   // how its weights are stored: float32 or float16
 	Bytes      int      // size of the model file
 }
@@ -65,7 +65,11 @@ func describe(ck *run.Checkpoint, size int) Info {
 			prec = "float16" // Extract converts every floating-point tensor alike
 		}
 	}
-	return Info{Epochs: ck.Epoch, Data: data, Resolution: ck.Config.Model.Resolution, Classes: ck.Classes, Precision: prec, Bytes: size}
+	var classes []string
+	if ck.Config.Model.NumClasses > 0 {
+		classes = ck.Classes
+	}
+	return Info{Epochs: ck.Epoch, Data: data, Resolution: ck.Config.Model.Resolution, Classes: classes, Precision: prec, Bytes: size}
 }
 
 // Open writes the built-in model to a file (Path) and returns the file and its Info.

@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"sgan/builtin"
 	"sgan/torch"
 )
 
@@ -247,4 +248,70 @@ func asFiles(urls []string) [][]byte {
 		out[i] = []byte(u)
 	}
 	return out
+}
+
+// TestScreenshots writes the README's pictures of the page into $SGAN_SCREENSHOTS (skipped
+// without it): the built-in model's samples with one enlarged, style mixing, a walk, a
+// projection of a demo test slice, and, with $SGAN_SCREENSHOT_RUN (a run folder), the live view.
+//
+//	SGAN_SCREENSHOTS=$PWD/docs/img SGAN_SCREENSHOT_RUN=$PWD/runs/demo go test $SGAN_GO_TAGS -run TestScreenshots ./serve/
+func TestScreenshots(t *testing.T) {
+	out := os.Getenv("SGAN_SCREENSHOTS")
+	if out == "" {
+		t.Skip("set SGAN_SCREENSHOTS to a folder to write the README's screenshots of sgan serve")
+	}
+	chromium(t)
+	ckpt, info, err := builtin.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, base := testServer(t, Options{Ckpt: ckpt, Name: "built-in demo model", Device: torch.CPU, WSamples: 2000})
+	t.Logf("model: %s", info)
+	p := newPage(t, 1280, 900)
+	shot := func(name string, sel string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(p.ctx, time.Minute)
+		defer cancel()
+		var b []byte
+		var err error
+		if sel == "" {
+			b, err = chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		} else {
+			b, err = chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(sel)))
+		}
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(out, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.do(t, "open the page", chromedp.Navigate(base+"/"), chromedp.WaitReady(chromedp.CSS(`body[data-grid-state="ready"]`)),
+		chromedp.WaitReady(chromedp.CSS(`body[data-mix-state="ready"]`)),
+		chromedp.Click(chromedp.CSS(`#grid img[data-seed="5"]`)), chromedp.WaitVisible(chromedp.CSS("#large-img")),
+		chromedp.Sleep(500*time.Millisecond), chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	shot("serve-samples.png", "")
+	p.do(t, "mix", chromedp.Click(chromedp.CSS(`input[name=layers][value=middle]`)),
+		chromedp.WaitReady(chromedp.CSS(`body[data-mix-key="1,2,middle,1"][data-mix-state="ready"]`)))
+	shot("serve-mix.png", "#mix")
+	p.do(t, "walk", chromedp.Click(chromedp.CSS("#walk-go")), chromedp.WaitVisible(chromedp.CSS("#walk-download")), chromedp.Sleep(2*time.Second))
+	shot("serve-walk.png", "#walk")
+	scan, err := filepath.Abs("../data/demo/test/NC/" + firstFile(t, "../data/demo/test/NC"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.do(t, "project", chromedp.SetUploadFiles(chromedp.CSS("#project-file"), []string{scan}),
+		chromedp.SetValue(chromedp.CSS("#project-steps"), "300"), chromedp.Click(chromedp.CSS("#project-go")),
+		chromedp.WaitReady(chromedp.CSS(`body[data-project-state="shown"]`)))
+	shot("serve-project.png", "#project")
+
+	if rd := os.Getenv("SGAN_SCREENSHOT_RUN"); rd != "" {
+		_, live := testServer(t, Options{RunDir: rd, Device: torch.CPU})
+		p.do(t, "live", chromedp.Navigate(live+"/"), chromedp.WaitReady(chromedp.CSS(`body[data-live-state="ready"]`)),
+			chromedp.Sleep(time.Second))
+		shot("serve-live.png", "#live")
+	}
+	if msgs := p.console(); len(msgs) > 0 {
+		t.Errorf("the console has errors or warnings:\n%s", strings.Join(msgs, "\n"))
+	}
 }

@@ -133,7 +133,7 @@ async function renderGrid() {
     const cap = document.createElement("figcaption");
     cap.textContent = "seed " + im.seed;
     fig.append(img, cap);
-    fig.addEventListener("click", () => select(im.seed));
+    fig.addEventListener("click", () => select(im.seed, true));
     if (String(im.seed) === String(state.selected)) fig.classList.add("selected");
     return fig;
   });
@@ -148,8 +148,8 @@ async function renderGrid() {
   if (state.selected !== null) select(state.selected);
 }
 
-// select shows one seed large, with its downloads.
-function select(seed) {
+// select shows one seed large, with its downloads (scrolled into view when clicked).
+function select(seed, scroll) {
   state.selected = String(seed);
   for (const f of document.querySelectorAll("#grid figure")) {
     f.classList.toggle("selected", f.querySelector("img").dataset.seed === state.selected);
@@ -166,6 +166,7 @@ function select(seed) {
   p.set("scale", "4");
   $("large-download-big").href = "/api/image.png?" + p;
   $("large").hidden = false;
+  if (scroll) $("large").scrollIntoView({ block: "nearest" });
 }
 
 // updateMix shows source, destination and the mixed image for the current inputs.
@@ -333,7 +334,7 @@ async function pollLive() {
 
 const colors = ["#2f6fb3", "#c0392b", "#27ae60", "#8e44ad", "#d68910", "#16a085", "#7f8c8d", "#2c3e50", "#e84393"];
 
-// drawLosses plots every loss column against the step (the learning rate left out).
+// drawLosses plots every loss column that has values against the step (the learning rate left out).
 function drawLosses(d) {
   const cv = $("loss-plot");
   const ctx = cv.getContext("2d");
@@ -347,7 +348,8 @@ function drawLosses(d) {
     $("loss-caption").textContent = "losses";
     return;
   }
-  const cols = d.columns.map((c, i) => i).filter((i) => d.columns[i] !== "lr");
+  // Columns with values (a run logs gp, r1, pl or ada_p only when they are on).
+  const cols = d.columns.map((c, i) => i).filter((i) => d.columns[i] !== "lr" && d.values[i].some((v) => v !== null));
   let lo = Infinity, hi = -Infinity;
   for (const c of cols) for (const v of d.values[c]) if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
   if (!isFinite(lo)) { lo = 0; hi = 1; }

@@ -715,3 +715,56 @@ func TestIsLoopback(t *testing.T) {
 		}
 	}
 }
+
+// TestRendersRunDuringAProjection checks that the page keeps rendering while a long projection
+// runs on the queue (its steps let quick jobs through), and that a projection can be cancelled.
+func TestRendersRunDuringAProjection(t *testing.T) {
+	_, base := testServer(t, Options{Ckpt: tinyCheckpoint(t, false), Device: torch.CPU})
+	scan, err := os.ReadFile("../data/demo/test/NC/" + firstFile(t, "../data/demo/test/NC"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, b := upload(t, base, "slice.jpeg", scan, map[string]string{"steps": fmt.Sprint(MaxProjectSteps)})
+	if code != http.StatusAccepted {
+		t.Fatalf("upload: %d %s", code, b)
+	}
+	var p projectionJSON
+	json.Unmarshal(b, &p)
+	status := func() projectionJSON {
+		var q projectionJSON
+		if err := json.Unmarshal(getOK(t, base+"/api/project/"+p.ID), &q); err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	deadline := time.Now().Add(time.Minute)
+	for q := status(); q.Step < 2; q = status() {
+		if time.Now().After(deadline) || q.State != stateRunning && q.State != stateQueued {
+			t.Fatalf("the projection did not start: %+v", q)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	decodePNG(t, getOK(t, base+"/api/image.png?seed=12345&psi=0.7"))
+	if q := status(); q.State != stateRunning || q.Step >= q.Steps {
+		t.Fatalf("the image came after the projection (%s, step %d of %d), not during it", q.State, q.Step, q.Steps)
+	}
+	// A second concurrent projection is queued; a third is refused.
+	code, b = upload(t, base, "slice.jpeg", scan, map[string]string{"steps": "1"})
+	if code != http.StatusAccepted {
+		t.Fatalf("second upload: %d %s", code, b)
+	}
+	if code, b = upload(t, base, "slice.jpeg", scan, nil); code != http.StatusTooManyRequests {
+		t.Errorf("third upload: %d %s, want 429", code, b)
+	}
+	res, err := http.Post(base+"/api/project/"+p.ID+"/cancel", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	for q := status(); q.State != stateCancelled; q = status() {
+		if time.Now().After(deadline) || q.State == stateDone || q.State == stateFailed {
+			t.Fatalf("after cancel: %+v", q)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -473,3 +473,12 @@ func TestCheckClassFolder(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildWorkerRecovers: a panic while reading a source (a parser's bug on a hostile file)
+// becomes that source's problem instead of ending the process from a worker goroutine.
+func TestBuildWorkerRecovers(t *testing.T) {
+	o, err := processSourceSafe(nil, BuildOptions{}, t.TempDir()) // nil source: processSource panics
+	if err != nil || !strings.HasPrefix(o.err, "internal error while reading it: runtime error: invalid memory address") {
+		t.Errorf("recovered source: %q, %v", o.err, err)
+	}
+}

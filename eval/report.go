@@ -108,8 +108,32 @@ func (r *Report) WriteTable(w io.Writer) {
 			}
 		}
 	}
+	r.writeGroups(w)
 	fmt.Fprintf(w, "copy_px: share of generated images nearer a training image than the %gth percentile of test->train distances (~%.2f = like unseen data, 1 = copies)\n",
 		r.Reference.CopyPixel.Percentile, r.Reference.CopyPixel.Percentile/100)
+}
+
+// writeGroups prints each group's metrics over its runs as mean ± sample standard deviation.
+func (r *Report) writeGroups(w io.Writer) {
+	if len(r.Groups) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nper variant, mean ± sd over its runs:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "variant\truns\t")
+	for _, m := range groupMetrics {
+		fmt.Fprintf(tw, "%s\t", m.name)
+	}
+	fmt.Fprintln(tw)
+	for _, g := range r.Groups {
+		fmt.Fprintf(tw, "%s\t%d\t", g.Name, g.Runs)
+		for _, m := range groupMetrics {
+			st := g.Metrics[m.name]
+			fmt.Fprintf(tw, m.format+" ± "+m.format+"\t", st.Mean, st.SD)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
 }
 
 // PairsFigure shows the n generated images of res closest to a training image (pixel space),

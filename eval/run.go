@@ -17,6 +17,7 @@ import (
 // Options configure Run; zero fields take the defaults noted.
 type Options struct {
 	Checkpoints []string     // generator checkpoints (or run folders: their models/last.pt)
+	Groups      []string     // optional: a group label per checkpoint (runs of one variant with other seeds); "" = none
 	DataRoot    string       // the real data, as data.root; "" = the first checkpoint's data.root
 	N           int          // generated images per checkpoint (default 2000)
 	MaxReal     int          // cap on real images per split (random subset; default 10000)
@@ -49,6 +50,7 @@ type Report struct {
 	Inception   *InceptionInfo `json:"inception,omitempty"` // the --inception module, when given
 	Reference   Result         `json:"reference"`           // the real test split scored like a model: the floor at its sample size
 	Models      []Result       `json:"models"`
+	Groups      []GroupSummary `json:"groups,omitempty"` // per Options.Groups label: metrics over its runs
 	Created     time.Time      `json:"created"`
 	// SubjectsInBothSplits are subjects with images in both train and test, per the dataset.json
 	// of `sgan data build` (empty without one).
@@ -70,6 +72,7 @@ type NetInfo struct {
 // Result holds every number for one image set (a checkpoint's samples, or the reference).
 type Result struct {
 	Name       string         `json:"name"`
+	Group      string         `json:"group,omitempty"` // the variant this run belongs to (Options.Groups)
 	Checkpoint string         `json:"checkpoint,omitempty"`
 	Epoch      int            `json:"epoch,omitempty"`
 	Images     int            `json:"images"`
@@ -224,8 +227,12 @@ func Run(opt Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
+		if i < len(opt.Groups) {
+			r.Group = opt.Groups[i]
+		}
 		rep.Models = append(rep.Models, r)
 	}
+	rep.Groups = summarize(rep.Models)
 	return rep, nil
 }
 

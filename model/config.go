@@ -48,8 +48,44 @@ func (c Config) Validate() error {
 		return fmt.Errorf("model.channels = %d: must be 1 (grayscale) or 3 (RGB)", c.Channels)
 	case c.ChannelBase < c.Resolution:
 		return fmt.Errorf("model.channel_base = %d: gives no feature maps at %dx%d; must be at least model.resolution", c.ChannelBase, c.Resolution, c.Resolution)
+	case c.Params() > MaxParams:
+		return fmt.Errorf("model: channel_base %d, channel_max %d, w_dim %d at %dx%d make about %d parameters per network, more than model.MaxParams (%d)",
+			c.ChannelBase, c.ChannelMax, c.WDim, c.Resolution, c.Resolution, c.Params(), int64(MaxParams))
 	}
 	return nil
+}
+
+// MaxParams bounds the parameters of one network (4 GB of float32): far above any StyleGAN2
+// (NVlabs' 1024x1024 generator has 30M), so a config from a hostile or mistyped file cannot make
+// sgan allocate without bound.
+const MaxParams = 1 << 30
+
+// Params estimates the larger of the generator's and the critic's parameter counts (weights of
+// every layer; biases and small buffers left out).
+func (c Config) Params() int64 {
+	var g, d int64
+	sq := func(a, b int) int64 { return int64(a) * int64(b) }
+	in := c.ZDim
+	if c.NumClasses > 0 {
+		g += sq(c.NumClasses, c.WDim)
+		in += c.WDim
+	}
+	g += sq(in, c.WDim) + int64(c.MappingLayers-1)*sq(c.WDim, c.WDim)
+	for res := 4; res <= c.Resolution; res *= 2 {
+		out := c.ChannelsAt(res)
+		g += 9*sq(out, out) + 2*sq(c.WDim, out) + sq(out, c.Channels) // conv1, its affine, toRGB and its affine
+		if res > 4 {
+			prev := c.ChannelsAt(res / 2)
+			g += 9*sq(prev, out) + sq(c.WDim, prev) // conv0 and its affine
+			d += 9*sq(out, out) + 10*sq(out, prev)  // conv0, conv1 and skip
+		}
+	}
+	c4 := c.ChannelsAt(4)
+	d += sq(c.ChannelsAt(c.Resolution), c.Channels) + 9*sq(c4+1, c4) + 16*sq(c4, c4) + sq(c4, c4)
+	if c.NumClasses > 0 {
+		d += sq(c.NumClasses, c4) + int64(c.CriticMappingLayers)*sq(c4, c4)
+	}
+	return max(g, d)
 }
 
 // ChannelsAt is the number of feature maps at resolution res.

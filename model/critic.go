@@ -31,17 +31,23 @@ func NewCritic(cfg Config, seed uint64, d torch.Device) (*Critic, error) {
 
 	D := &Critic{Cfg: cfg, Store: newStore(d)}
 	root := prefix{s: D.Store}
-	for res := cfg.Resolution; res > 4; res /= 2 {
-		D.blocks = append(D.blocks, newDiscriminatorBlock(root.sub(fmt.Sprintf("b%d", res)), g, cfg, res))
+	// Building can still fail for lack of memory (or a device error): an error, not a panic.
+	if err := torch.Try(func() {
+		for res := cfg.Resolution; res > 4; res /= 2 {
+			D.blocks = append(D.blocks, newDiscriminatorBlock(root.sub(fmt.Sprintf("b%d", res)), g, cfg, res))
+		}
+		cmapDim := 0
+		if cfg.NumClasses > 0 {
+			cmapDim = cfg.ChannelsAt(4)
+			D.mapping = newMappingNetwork(root.sub("mapping"), g, MappingOptions{
+				CDim: cfg.NumClasses, WDim: cmapDim, Layers: cfg.CriticMappingLayers, LRMul: cfg.MappingLRMul,
+			})
+		}
+		D.epilogue = newDiscriminatorEpilogue(root.sub("b4"), g, cfg, cmapDim)
+	}); err != nil {
+		D.Store.Free()
+		return nil, fmt.Errorf("model: building the critic: %w", err)
 	}
-	cmapDim := 0
-	if cfg.NumClasses > 0 {
-		cmapDim = cfg.ChannelsAt(4)
-		D.mapping = newMappingNetwork(root.sub("mapping"), g, MappingOptions{
-			CDim: cfg.NumClasses, WDim: cmapDim, Layers: cfg.CriticMappingLayers, LRMul: cfg.MappingLRMul,
-		})
-	}
-	D.epilogue = newDiscriminatorEpilogue(root.sub("b4"), g, cfg, cmapDim)
 	return D, nil
 }
 

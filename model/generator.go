@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"strings"
 
 	"sgan/torch"
@@ -28,11 +29,17 @@ func NewGenerator(cfg Config, seed uint64, d torch.Device) (*Generator, error) {
 
 	G := &Generator{Cfg: cfg, Store: newStore(d)}
 	root := prefix{s: G.Store}
-	// NVlabs builds the synthesis network first; the order only matters for Store.Names.
-	G.synthesis = newSynthesisNetwork(root.sub("synthesis"), g, cfg)
-	G.mapping = newMappingNetwork(root.sub("mapping"), g, MappingOptions{
-		ZDim: cfg.ZDim, CDim: cfg.NumClasses, WDim: cfg.WDim, Layers: cfg.MappingLayers, LRMul: cfg.MappingLRMul, TrackWAvg: true,
-	})
+	// Building can still fail for lack of memory (or a device error): an error, not a panic.
+	if err := torch.Try(func() {
+		// NVlabs builds the synthesis network first; the order only matters for Store.Names.
+		G.synthesis = newSynthesisNetwork(root.sub("synthesis"), g, cfg)
+		G.mapping = newMappingNetwork(root.sub("mapping"), g, MappingOptions{
+			ZDim: cfg.ZDim, CDim: cfg.NumClasses, WDim: cfg.WDim, Layers: cfg.MappingLayers, LRMul: cfg.MappingLRMul, TrackWAvg: true,
+		})
+	}); err != nil {
+		G.Store.Free()
+		return nil, fmt.Errorf("model: building the generator: %w", err)
+	}
 	return G, nil
 }
 

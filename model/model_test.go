@@ -123,3 +123,34 @@ func TestStoreLoadListsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestParamsEstimate: Params is within 5% of the real count of the larger network, and an
+// absurd config is refused before anything is allocated.
+func TestParamsEstimate(t *testing.T) {
+	s := torch.NewScope()
+	defer s.Close()
+	for _, c := range []Config{tinyConfig(32, 0), tinyConfig(64, 2), DefaultConfig()} {
+		if c.Resolution == 64 && c.ZDim == 512 {
+			c.ChannelBase, c.ChannelMax = 4096, 128 // keep the test's allocation small
+		}
+		G, err := NewGenerator(c, 1, torch.CPU)
+		if err != nil {
+			t.Fatal(err)
+		}
+		D, err := NewCritic(c, 1, torch.CPU)
+		if err != nil {
+			t.Fatal(err)
+		}
+		real := max(G.Store.NumParams(), D.Store.NumParams())
+		if est := c.Params(); est < real*95/100 || est > real*105/100 {
+			t.Errorf("%+v: estimate %d, real %d", c, est, real)
+		}
+		G.Free()
+		D.Free()
+	}
+	big := DefaultConfig()
+	big.Resolution, big.ChannelBase, big.ChannelMax = 1024, 1<<20, 4096
+	if err := big.Validate(); err == nil || !strings.Contains(err.Error(), "model.MaxParams") {
+		t.Errorf("a 4096-wide 1024x1024 network: %v", err)
+	}
+}

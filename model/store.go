@@ -166,6 +166,37 @@ func (s *Store) Load(sd map[string]*torch.Tensor) error {
 	return nil
 }
 
+// LoadMatching copies the tensors of sd whose names the store has (transfer learning): names
+// the store lacks are ignored and returned as extra, names sd lacks keep their values and are
+// returned as fresh. A tensor present in both with another shape is an error naming the first
+// such one (in the store's order), and then nothing is copied.
+func (s *Store) LoadMatching(sd map[string]*torch.Tensor) (fresh, extra []string, err error) {
+	for _, n := range s.names {
+		src, ok := sd[n]
+		if !ok {
+			fresh = append(fresh, n)
+			continue
+		}
+		if a, b := fmt.Sprint(src.Shape()), fmt.Sprint(s.tensors[n].Shape()); a != b {
+			return nil, nil, fmt.Errorf("%s is %s in the file but %s in the model", n, a, b)
+		}
+	}
+	for n := range sd {
+		if _, ok := s.tensors[n]; !ok {
+			extra = append(extra, n)
+		}
+	}
+	sort.Strings(extra)
+	torch.NoGrad(func() {
+		for _, n := range s.names {
+			if src, ok := sd[n]; ok {
+				s.tensors[n].CopyFrom(src)
+			}
+		}
+	})
+	return fresh, extra, nil
+}
+
 // CopyFrom copies every tensor of o (a store of the same architecture) into s: used to start
 // the EMA generator.
 func (s *Store) CopyFrom(o *Store) error { return s.Load(o.StateDict()) }

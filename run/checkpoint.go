@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"sgan/internal/safefile"
@@ -113,6 +114,45 @@ func ResolveCheckpoint(p string) (string, error) {
 	return p, nil
 }
 
+// FolderOf is the run folder a checkpoint belongs to: RUN for RUN/models/NAME.pt, "" for a file
+// elsewhere.
+func FolderOf(checkpoint string) string {
+	dir := filepath.Dir(checkpoint)
+	if filepath.Base(dir) != "models" {
+		return ""
+	}
+	return filepath.Dir(dir)
+}
+
+// ResumeDir is where a run resumed from resume (a run folder or checkpoint) writes: the folder it
+// resumes, whatever run.dir the preset or its stored config names (a copied run folder stores
+// the original's). A run.dir given explicitly (configured, explicit) that is another folder is
+// refused, naming both. A checkpoint outside a run folder goes on in configured.
+func ResumeDir(resume, configured string, explicit bool) (string, error) {
+	path, err := ResolveCheckpoint(resume)
+	if err != nil {
+		return "", err
+	}
+	dir := FolderOf(path)
+	if dir == "" {
+		return configured, nil
+	}
+	if explicit && !SameFolder(configured, dir) {
+		return "", fmt.Errorf("run.dir = %q, but --resume %s continues the run in %s: a resumed run writes into its own folder; drop run.dir, or copy the run folder to %s and resume that", configured, resume, dir, configured)
+	}
+	return dir, nil
+}
+
+// SameFolder reports whether a and b name the same folder.
+func SameFolder(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
+
 // LoadCheckpoint reads an sgan checkpoint, refusing other files with a one-line error.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
 	a, err := torch.LoadArchive(path)
@@ -174,6 +214,9 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 	if k := cfg.Model.NumClasses; k > 0 && len(c.Classes) != k {
 		return nil, fmt.Errorf("%s: model.num_classes = %d but the checkpoint names %d classes", path, k, len(c.Classes))
 	}
+	if err := c.CheckFinite(); err != nil {
+		return nil, fmt.Errorf("%s: %w; use an earlier checkpoint", path, err)
+	}
 	ok = true
 	return c, nil
 }
@@ -186,6 +229,37 @@ func sub(a *torch.Archive, prefix string) map[string]*torch.Tensor {
 		}
 	}
 	return sd
+}
+
+// CheckFinite reports the first network tensor (in name order) holding NaN or Inf: such a
+// checkpoint renders black images and cannot be trained on.
+func (c *Checkpoint) CheckFinite() error {
+	for _, part := range []struct {
+		name string
+		sd   map[string]*torch.Tensor
+	}{{"generator", c.Generator}, {"generator_ema", c.GeneratorEMA}, {"critic", c.Critic}} {
+		if name := firstNonFinite(part.sd); name != "" {
+			return fmt.Errorf("%s %s holds NaN or Inf values (the training diverged before it was saved)", part.name, name)
+		}
+	}
+	return nil
+}
+
+// firstNonFinite is the first tensor of sd, by name, with a NaN or Inf value ("" if none).
+func firstNonFinite(sd map[string]*torch.Tensor) string {
+	names := make([]string, 0, len(sd))
+	for n := range sd {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if t := sd[n]; t.DType() == torch.Float32 || t.DType() == torch.Float64 || t.DType() == torch.Float16 {
+			if !t.AllFinite() {
+				return n
+			}
+		}
+	}
+	return ""
 }
 
 // Free releases a loaded checkpoint's tensors.

@@ -88,6 +88,7 @@ type TrainConfig struct {
 	KeepCheckpoints int     `toml:"keep_checkpoints" default:"0" min:"0" max:"1000000" doc:"Newest epoch checkpoints kept; 0 = keep all."`
 	SampleEpochs    []int   `toml:"sample_epochs" default:"[50, 100, 150]" min:"1" max:"1000000" doc:"Epochs after which a sample grid is saved."`
 	SampleGrid      int     `toml:"sample_grid" default:"8" min:"1" max:"32" doc:"Sample grid side: n x n images from fixed seeds."`
+	CPUMinutes      float64 `toml:"cpu_minutes" default:"0.0" min:"0" max:"1e7" doc:"Stop when this process has used this many minutes of CPU time (all threads; 30 minutes on 2\nbusy cores are 60), writing the final checkpoint and grid as at the last epoch; 0 = no budget.\nRuns compared at equal CPU time use it."`
 	LogEvery        int     `toml:"log_every" default:"10" min:"1" max:"1000000" doc:"Steps between rows of losses.csv (each costs a device sync)."`
 }
 

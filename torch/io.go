@@ -5,6 +5,7 @@ package torch
 import "C"
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"unsafe"
 
 	"sgan/internal/safefile"
+	"sgan/pickle"
 )
 
 // Archive is what a checkpoint file holds: named tensors, strings, integers and floats. It is
@@ -74,16 +76,34 @@ func (a *Archive) Marshal() ([]byte, error) {
 		return nil, err
 	}
 	defer C.sg_buf_free(buf)
-	return C.GoBytes(unsafe.Pointer(buf), C.int(n)), nil
+	view, err := cBytes(unsafe.Pointer(buf), int64(n))
+	if err != nil {
+		return nil, fmt.Errorf("save: %w", err)
+	}
+	return bytes.Clone(view), nil
+}
+
+// cBytes views n bytes of C memory as a Go slice (copy it before the memory is freed). The length
+// is an int64 all the way: C.GoBytes takes a C.int, which truncated archives of 2 GiB or more.
+func cBytes(p unsafe.Pointer, n int64) ([]byte, error) {
+	if n < 0 || (n > 0 && p == nil) {
+		return nil, fmt.Errorf("bad buffer of %d bytes", n)
+	}
+	if n == 0 {
+		return []byte{}, nil
+	}
+	return unsafe.Slice((*byte)(p), n), nil
 }
 
 // UnmarshalArchive decodes bytes written by Marshal or by Python's torch.save of a (nested)
 // dict of tensors, strings and numbers. The tensors are unowned (call Free, or Archive.Free).
+// Nothing in the bytes is run (package pickle reads them), and hostile bytes give an error, within
+// pickle's limits.
 func UnmarshalArchive(b []byte) (*Archive, error) {
 	if len(b) == 0 {
 		return nil, errors.New("empty data")
 	}
-	return readTorchZip(b)
+	return readTorchFile(b)
 }
 
 // Free releases the archive's tensors.
@@ -111,7 +131,11 @@ func LoadArchive(path string) (*Archive, error) {
 	}
 	a, err := UnmarshalArchive(b)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %v", path, err)
+		var fe *pickle.ForbiddenError
+		if errors.As(err, &fe) {
+			return nil, fmt.Errorf("refusing %s: %w", path, fe)
+		}
+		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	return a, nil
 }

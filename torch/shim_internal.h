@@ -43,8 +43,13 @@ inline sg_tensor wrap(at::Tensor t) {
   return new sg_tensor_s{std::move(t)};
 }
 
+// The error for when even an error message cannot be allocated: static, so sg_free_err skips it.
+// (A NULL from malloc must not pass for success.)
+inline char oom_err[] = "out of memory";
+
 inline sg_err make_err(const std::string& msg) {
   char* p = static_cast<char*>(std::malloc(msg.size() + 1));
+  if (p == nullptr) return oom_err;
   std::memcpy(p, msg.c_str(), msg.size() + 1);
   return p;
 }

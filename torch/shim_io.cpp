@@ -63,7 +63,11 @@ sg_err sg_pickle_save(const sg_entry* entries, int n, char** buf, int64_t* len) 
     d.insert_or_assign(key.substr(start), value_of(entries[i]));
   }
   std::vector<char> data = torch::jit::pickle_save(c10::IValue(root));
-  *buf = static_cast<char*>(std::malloc(data.size()));
+  // malloc(0) may return NULL; ask for at least one byte so NULL always means out of memory.
+  *buf = static_cast<char*>(std::malloc(data.size() > 0 ? data.size() : 1));
+  if (*buf == nullptr) {
+    throw std::runtime_error("out of memory for a checkpoint of " + std::to_string(data.size()) + " bytes");
+  }
   std::memcpy(*buf, data.data(), data.size());
   *len = static_cast<int64_t>(data.size());
   SG_END

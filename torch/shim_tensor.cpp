@@ -9,7 +9,9 @@ std::atomic<int64_t> sgshim::live{0};
 
 extern "C" {
 
-void sg_free_err(sg_err e) { std::free(e); }
+void sg_free_err(sg_err e) {
+  if (e != sgshim::oom_err) std::free(e);
+}
 
 void sg_free(sg_tensor t) {
   if (t == nullptr) return;

@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"strings"
 
 	"sgan/model"
 	"sgan/run"
@@ -29,6 +30,10 @@ func (t *Trainer) checkpoint() *run.Checkpoint {
 // save writes the trainer's state to every path (serialized once, each write atomic).
 func (t *Trainer) save(paths ...string) error {
 	ck := t.checkpoint()
+	if err := ck.CheckFinite(); err != nil {
+		return fmt.Errorf("train: not saved at epoch %d, step %d: %w (the last good checkpoint, %s, is intact); lower the learning rate (train.schedule)",
+			t.pos.epoch+1, t.pos.step, err, t.lastCheckpoint())
+	}
 	var st *torch.Tensor
 	if err := torch.Try(func() { st = t.gen.State().Keep() }); err != nil {
 		return err
@@ -88,4 +93,63 @@ func (t *Trainer) restore(p string) error {
 	t.plMean = ck.PLMean
 	fmt.Fprintf(t.Out, "sgan: resuming from %s at epoch %d, batch %d (step %d)\n", path, t.pos.epoch+1, t.pos.batch, t.pos.step)
 	return nil
+}
+
+// InitFrom starts the run's networks from a checkpoint (an sgan run's, or one `sgan convert`
+// made from an NVlabs pickle): transfer learning. G, the EMA generator (with w_avg) and the
+// critic take every tensor the file has under the same name and shape; tensors the file lacks
+// (e.g. the class embedding of a conditional run from an unconditional model) keep their fresh
+// initialization and are reported. The optimizers, the schedule and the position start afresh.
+// A tensor with another shape is an error naming it (the model config must match the file's).
+func (t *Trainer) InitFrom(path string) error {
+	path, err := run.ResolveCheckpoint(path)
+	if err != nil {
+		return fmt.Errorf("train: --init: %w", err)
+	}
+	ck, err := run.LoadCheckpoint(path)
+	if err != nil {
+		return fmt.Errorf("train: --init: %w", err)
+	}
+	defer ck.Free()
+	n := t.nets
+	parts := []struct {
+		name  string
+		sd    map[string]*torch.Tensor
+		store *model.Store
+	}{{"generator", ck.Generator, n.G.Store}, {"critic", ck.Critic, n.D.Store}}
+	if n.GEma != nil {
+		parts = append(parts, struct {
+			name  string
+			sd    map[string]*torch.Tensor
+			store *model.Store
+		}{"generator_ema", ck.SamplingWeights(), n.GEma.Store})
+	}
+	var report []string
+	for _, p := range parts {
+		if len(p.sd) == 0 {
+			report = append(report, p.name+" fresh (not in the file)")
+			continue
+		}
+		fresh, extra, err := p.store.LoadMatching(p.sd)
+		if err != nil {
+			return fmt.Errorf("train: --init %s: %s: %w; use the model config it was trained with (sgan config init shows the keys)", path, p.name, err)
+		}
+		r := fmt.Sprintf("%s %d of %d tensors", p.name, len(p.store.Names())-len(fresh), len(p.store.Names()))
+		if len(fresh) > 0 {
+			r += fmt.Sprintf(" (fresh: %s)", shortList(fresh))
+		}
+		if len(extra) > 0 {
+			r += fmt.Sprintf(" (ignored from the file: %s)", shortList(extra))
+		}
+		report = append(report, r)
+	}
+	fmt.Fprintf(t.Out, "sgan: initialized from %s: %s\n", path, strings.Join(report, "; "))
+	return t.syncStart()
+}
+
+func shortList(names []string) string {
+	if len(names) <= 3 {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:3], ", "), len(names)-3)
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"syscall"
 	"time"
 
 	"sgan/data"
@@ -245,6 +246,9 @@ func (t *Trainer) RunUntil(ctx context.Context, stopStep int64) error {
 			return fmt.Errorf("train: %w", err)
 		}
 		defer unlock()
+		if err := t.repairOutputs(); err != nil {
+			return err
+		}
 		if err := writeConfig(t.Dir, t.Cfg); err != nil {
 			return err
 		}
@@ -280,7 +284,12 @@ func (t *Trainer) RunUntil(ctx context.Context, stopStep int64) error {
 		// the ranks agree on with the next gradient allreduce; the loader never stops by itself.
 		loaderCtx = context.WithoutCancel(ctx)
 	}
-	stopHere := func(step int64) bool { return ctx.Err() != nil || (stopStep > 0 && step >= stopStep) }
+	// train.cpu_minutes: the budget of this process's CPU time (rank 0's decides for all).
+	budget := time.Duration(tc.CPUMinutes * float64(time.Minute))
+	overBudget := func() bool { return budget > 0 && t.dist.rank == 0 && cpuTime() >= budget }
+	stopHere := func(step int64) bool {
+		return ctx.Err() != nil || (stopStep > 0 && step >= stopStep) || overBudget()
+	}
 
 	for t.pos.epoch < tc.Epochs {
 		e := t.pos.epoch + 1
@@ -290,6 +299,9 @@ func (t *Trainer) RunUntil(ctx context.Context, stopStep int64) error {
 		for {
 			if (t.dist.pg == nil && stopHere(t.pos.step)) || t.dist.stopAll {
 				it.Close()
+				if ctx.Err() == nil && overBudget() {
+					return t.endEarly(e, budget)
+				}
 				return t.interrupt()
 			}
 			b, err := it.Next()
@@ -333,6 +345,36 @@ func (t *Trainer) RunUntil(ctx context.Context, stopStep int64) error {
 		prog.EndEpoch(e, fmt.Sprintf("%.1f img/s", float64(imgs)/time.Since(start).Seconds()))
 	}
 	return nil
+}
+
+// cpuTime is the CPU time this process has used (user and system, all threads).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// endEarly ends a run whose CPU budget ran out in epoch e: the checkpoint (last.pt and
+// epochNNN.pt, which resume mid-epoch), the sample grid and the loss plot, as at the last epoch.
+func (t *Trainer) endEarly(e int, budget time.Duration) error {
+	if t.dist.rank != 0 {
+		return ErrInterrupted
+	}
+	fmt.Fprintf(t.Out, "\nsgan: train.cpu_minutes = %g used up at epoch %d, step %d; writing the final outputs\n", budget.Minutes(), e, t.pos.step)
+	if err := t.save(t.Dir.Last(), t.Dir.Epoch(e)); err != nil {
+		return err
+	}
+	img, err := t.SaveGrid(t.Dir.Grid(e))
+	if err != nil {
+		return err
+	}
+	if err := t.tb.Image("samples/grid", t.pos.step, img); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	t.flushTB()
+	return t.plotLosses()
 }
 
 // record writes a log tick's values to losses.csv and TensorBoard (rank 0).
@@ -404,11 +446,14 @@ func (t *Trainer) endEpoch(e int) error {
 	if t.dist.rank != 0 {
 		return nil
 	}
-	paths := []string{t.Dir.Last()}
-	milestone := e == tc.Epochs || (tc.CheckpointEvery > 0 && e%tc.CheckpointEvery == 0)
-	if milestone {
+	// last.pt goes last: killed between the two writes, the run resumes from the previous
+	// epoch and writes this epoch's checkpoint again.
+	var paths []string
+	if t.milestone(e) {
 		paths = append(paths, t.Dir.Epoch(e))
 	}
+	paths = append(paths, t.Dir.Last())
+	milestone := t.milestone(e)
 	if err := t.save(paths...); err != nil {
 		return err
 	}
@@ -428,6 +473,48 @@ func (t *Trainer) endEpoch(e int) error {
 	}
 	t.flushTB()
 	return t.plotLosses()
+}
+
+// milestone reports whether epoch e gets its own checkpoint.
+func (t *Trainer) milestone(e int) bool {
+	tc := t.Cfg.Train
+	return e == tc.Epochs || (tc.CheckpointEvery > 0 && e%tc.CheckpointEvery == 0)
+}
+
+// repairOutputs makes a resumed run's folder whole again after a kill: the temporary files of
+// writes that never finished go, and the outputs of the last completed epoch that the kill
+// prevented (its epoch checkpoint, its sample grid) are written from the resumed state, which
+// is exactly the state they would have held.
+func (t *Trainer) repairOutputs() error {
+	var removed []string
+	for _, dir := range []string{string(t.Dir), t.Dir.Models(), t.Dir.Samples()} {
+		r, err := safefile.CleanStale(dir, time.Now()) // the run lock is held: no writer is at work
+		if err != nil {
+			return err
+		}
+		removed = append(removed, r...)
+	}
+	if len(removed) > 0 {
+		fmt.Fprintf(t.Out, "sgan: removed %d temporary file(s) of writes a kill interrupted\n", len(removed))
+	}
+	e := t.pos.epoch
+	if e == 0 || t.pos.batch != 0 {
+		return nil // mid-epoch: that epoch's outputs come when it ends
+	}
+	if _, err := os.Stat(t.Dir.Epoch(e)); t.milestone(e) && os.IsNotExist(err) {
+		fmt.Fprintf(t.Out, "sgan: writing %s, which the interrupted run did not finish\n", t.Dir.Epoch(e))
+		if err := t.save(t.Dir.Epoch(e)); err != nil {
+			return err
+		}
+	}
+	for _, s := range t.Cfg.Train.SampleEpochs {
+		if _, err := os.Stat(t.Dir.Grid(e)); s == e && os.IsNotExist(err) {
+			if _, err := t.SaveGrid(t.Dir.Grid(e)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (t *Trainer) plotLosses() error {

@@ -199,3 +199,24 @@ func parseF(s string) float64 {
 	}
 	return v
 }
+
+// TestCPUBudgetEndsTheRun: train.cpu_minutes stops the run when the process has used that much
+// CPU time, with the final outputs written as at the last epoch (and a resumable position).
+func TestCPUBudgetEndsTheRun(t *testing.T) {
+	dir := t.TempDir()
+	cfg := tinyRun(t, dir)
+	cfg.Train.CPUMinutes = 1e-6 // spent already: stops before the first step of epoch 1 is taken twice
+	tr := openTrainer(t, cfg, "")
+	defer tr.Close()
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if tr.Epoch() != 0 || tr.Step() >= int64(tr.loader.BatchesPerEpoch()) {
+		t.Errorf("the run went on: epoch %d, step %d", tr.Epoch(), tr.Step())
+	}
+	for _, f := range []string{"models/last.pt", "models/epoch001.pt", "stylegan_outputs/epoch001.png", "losses.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("no %s after the budget ran out", f)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -36,7 +37,7 @@ those only when called as forward(x, return_features=True), so it needs a small 
 whose forward makes that call. Even then the numbers compare with published ones only at the same
 image counts (e.g. 50k generated images against the full training set).`,
 		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "ckpt", Required: true, Usage: "checkpoint or run folder; repeat to compare several"},
+			&cli.StringSliceFlag{Name: "ckpt", Required: true, Usage: "checkpoint or run folder; repeat to compare several; LABEL=PATH groups runs of one variant (e.g. seeds): the table adds their mean ± sd"},
 			&cli.StringFlag{Name: "data", Usage: "real data root (default: the first checkpoint's data.root; \"demo\" = the embedded demo data)"},
 			&cli.IntFlag{Name: "n", Value: 2000, Usage: "images generated per checkpoint"},
 			&cli.IntFlag{Name: "max-real", Value: 10000, Usage: "cap on real images per split (a fixed random subset)"},
@@ -70,8 +71,17 @@ func runEval(c *cli.Context) error {
 		return err
 	}
 	out := c.String("out")
+	var ckpts, groups []string
+	for _, v := range c.StringSlice("ckpt") {
+		label, path, ok := strings.Cut(v, "=")
+		if !ok || label == "" || strings.ContainsAny(label, `/\`) {
+			label, path = "", v
+		}
+		ckpts, groups = append(ckpts, path), append(groups, label)
+	}
 	opt := eval.Options{
-		Checkpoints: c.StringSlice("ckpt"),
+		Checkpoints: ckpts,
+		Groups:      groups,
 		DataRoot:    c.String("data"),
 		N:           c.Int("n"),
 		MaxReal:     c.Int("max-real"),

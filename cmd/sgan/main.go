@@ -56,6 +56,7 @@ func runMain(args []string, stderr io.Writer) (code int) {
 			configCommand(),
 			evalCommand(),
 			benchCommand(),
+			convertCommand(),
 			projectCommand(),
 		}, extraCommands...),
 		// Errors are printed below, once, as one line.

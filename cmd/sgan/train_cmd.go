@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,6 +33,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "preset", Usage: "start from a preset: recipe, demo (CPU-sized) or tiny"},
 			&cli.StringSliceFlag{Name: "set", Usage: "override a key, e.g. --set train.batch_size=32 (repeatable)"},
 			&cli.StringFlag{Name: "resume", Usage: "continue a run: its folder or a checkpoint file"},
+			&cli.StringFlag{Name: "init", Usage: "start from a trained model (a checkpoint, or `sgan convert` of an NVlabs pickle): transfer learning with fresh optimizers and schedule; its model config is the default"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress line"},
 			&cli.IntFlag{Name: "nproc", Usage: "data-parallel over N local worker processes (one per GPU on CUDA); batch_size stays global"},
 		},
@@ -56,6 +58,17 @@ func loadRunConfig(c *cli.Context) (run.Config, error) {
 			return cfg, err
 		}
 	}
+	if init := c.String("init"); init != "" {
+		if c.String("resume") != "" {
+			return cfg, errors.New("--init and --resume: resume continues a run, init starts a new one from a trained model; give one")
+		}
+		// The trained model's architecture, unless the config or --set says otherwise.
+		stored, err := storedConfig(init)
+		if err != nil {
+			return cfg, fmt.Errorf("--init: %w", err)
+		}
+		cfg.Model = stored.Model
+	}
 	if path := c.String("config"); path != "" {
 		if cfg, err = run.LoadConfig(path, cfg); err != nil {
 			return cfg, err
@@ -69,7 +82,30 @@ func loadRunConfig(c *cli.Context) (run.Config, error) {
 	if c.Bool("quiet") {
 		cfg.Run.Quiet = true
 	}
+	if resume := c.String("resume"); resume != "" {
+		if err := resumeIntoItsFolder(c, &cfg, resume); err != nil {
+			return cfg, err
+		}
+	}
 	return cfg, cfg.Validate()
+}
+
+// resumeIntoItsFolder makes a resumed run write into the folder it resumes (RUN for RUN or
+// RUN/models/x.pt), whatever run.dir the preset or the stored config names (a copied run folder
+// stores the original's); a run.dir given explicitly that differs is refused, naming both.
+func resumeIntoItsFolder(c *cli.Context, cfg *run.Config, resume string) error {
+	explicit := c.String("config") != "" && cfg.Run.Dir != run.DefaultConfig().Run.Dir
+	for _, kv := range c.StringSlice("set") {
+		if k, _, _ := strings.Cut(kv, "="); strings.TrimSpace(k) == "run.dir" {
+			explicit = true
+		}
+	}
+	dir, err := run.ResumeDir(resume, cfg.Run.Dir, explicit)
+	if err != nil {
+		return err
+	}
+	cfg.Run.Dir = dir
+	return nil
 }
 
 // storedConfig is the config inside a run's checkpoint (a run folder or a checkpoint file).
@@ -119,6 +155,11 @@ func runTrain(c *cli.Context) error {
 		return rankErr(pg, err)
 	}
 	defer t.Close()
+	if init := c.String("init"); init != "" {
+		if err := t.InitFrom(init); err != nil {
+			return rankErr(pg, err)
+		}
+	}
 	err = t.Run(ctx)
 	if rank != 0 {
 		if errors.Is(err, train.ErrInterrupted) {

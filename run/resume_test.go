@@ -1,0 +1,48 @@
+package run
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestResumeDir(t *testing.T) {
+	base := t.TempDir()
+	orig := filepath.Join(base, "runs", "orig")
+	copyDir := filepath.Join(base, "runs", "copy")
+	for _, d := range []string{orig, copyDir} {
+		os.MkdirAll(filepath.Join(d, "models"), 0o755)
+		os.WriteFile(filepath.Join(d, "models", "last.pt"), []byte("x"), 0o644)
+	}
+	loose := filepath.Join(base, "downloaded.pt")
+	os.WriteFile(loose, []byte("x"), 0o644)
+	for _, tc := range []struct {
+		name, resume, configured string
+		explicit                 bool
+		want, err                string
+	}{
+		// The preset's run.dir (runs/demo) must not receive another run's resume.
+		{"preset dir", orig, "runs/demo", false, orig, ""},
+		// A copied folder stores the original's run.dir: the copy is what goes on.
+		{"copied folder", copyDir, orig, false, copyDir, ""},
+		{"checkpoint file", filepath.Join(copyDir, "models", "last.pt"), orig, false, copyDir, ""},
+		{"explicit same", orig, orig + "/", true, orig, ""},
+		{"explicit other", orig, copyDir, true, "", "a resumed run writes into its own folder"},
+		{"loose file", loose, "runs/x", false, "runs/x", ""},
+		{"missing", filepath.Join(base, "nope"), "runs/x", false, "", "no such run folder"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ResumeDir(tc.resume, tc.configured, tc.explicit)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || !SameFolder(got, tc.want) && got != tc.want {
+				t.Fatalf("ResumeDir = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}

@@ -5,7 +5,7 @@
 //	                                     stored config, finite networks); epochNNN.pt holds epoch
 //	                                     NNN; prints "ok FILES LASTEPOCH EPOCHS TEMPS"
 //	torturecheck killtmp PID RUNDIR SECS SIGKILLs PID as soon as a temporary file (.NAME.tmp-*)
-//	                                     appears in RUNDIR, models/ or stylegan_outputs/; prints
+//	                                     appears in models/ or stylegan_outputs/; prints
 //	                                     "caught NAME" or "none" after SECS
 //	torturecheck compare A.pt B.pt       prints the largest absolute difference between the two
 //	                                     checkpoints' tensors and their counters; exit 1 unless 0
@@ -115,7 +115,7 @@ func killTmp(pid int, dir string, limit time.Duration) error {
 	d := run.Dir(dir)
 	end := time.Now().Add(limit)
 	for time.Now().Before(end) {
-		for _, sub := range []string{d.Models(), d.Samples(), dir} {
+		for _, sub := range []string{d.Models(), d.Samples()} {
 			es, _ := os.ReadDir(sub)
 			for _, e := range es {
 				if safefile.IsTemp(e.Name()) {

@@ -5,7 +5,9 @@
 //	                                     stored config, finite networks); epochNNN.pt holds epoch
 //	                                     NNN; prints "ok FILES LASTEPOCH EPOCHS TEMPS"
 //	torturecheck killtmp PID RUNDIR SECS SIGKILLs PID as soon as a temporary file (.NAME.tmp-*)
-//	                                     appears in models/ or stylegan_outputs/; prints
+//	                                     appears in models/ or stylegan_outputs/ once models/ holds
+//	                                     a checkpoint (a kill in the first write leaves nothing
+//	                                     to resume); prints
 //	                                     "caught NAME" or "none" after SECS
 //	torturecheck compare A.pt B.pt       prints the largest absolute difference between the two
 //	                                     checkpoints' tensors and their counters; exit 1 unless 0
@@ -115,6 +117,13 @@ func killTmp(pid int, dir string, limit time.Duration) error {
 	d := run.Dir(dir)
 	end := time.Now().Add(limit)
 	for time.Now().Before(end) {
+		if _, err := os.Stat(d.Last()); err != nil {
+			if syscall.Kill(pid, 0) != nil {
+				break
+			}
+			time.Sleep(500 * time.Microsecond)
+			continue
+		}
 		for _, sub := range []string{d.Models(), d.Samples()} {
 			es, _ := os.ReadDir(sub)
 			for _, e := range es {

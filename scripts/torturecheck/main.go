@@ -116,6 +116,13 @@ func check(dir string) error {
 func killTmp(pid int, dir string, limit time.Duration) error {
 	d := run.Dir(dir)
 	end := time.Now().Add(limit)
+	stale := map[string]bool{} // a killed run's leftovers, which the resume removes: not a new write
+	for _, sub := range []string{d.Models(), d.Samples()} {
+		es, _ := os.ReadDir(sub)
+		for _, e := range es {
+			stale[e.Name()] = true
+		}
+	}
 	for time.Now().Before(end) {
 		if _, err := os.Stat(d.Last()); err != nil {
 			if syscall.Kill(pid, 0) != nil {
@@ -127,7 +134,7 @@ func killTmp(pid int, dir string, limit time.Duration) error {
 		for _, sub := range []string{d.Models(), d.Samples()} {
 			es, _ := os.ReadDir(sub)
 			for _, e := range es {
-				if safefile.IsTemp(e.Name()) {
+				if safefile.IsTemp(e.Name()) && !stale[e.Name()] {
 					syscall.Kill(pid, syscall.SIGKILL)
 					fmt.Println("caught", filepath.Join(filepath.Base(sub), e.Name()))
 					return nil

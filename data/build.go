@@ -212,7 +212,7 @@ func Build(opt BuildOptions) (*Manifest, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				o, err := processSource(kept[i], opt, stage)
+				o, err := processSourceSafe(kept[i], opt, stage)
 				if err != nil {
 					fatalMu.Lock()
 					fatal = firstErr(fatal, err)
@@ -529,6 +529,18 @@ func prepareOut(opt BuildOptions) error {
 		}
 	}
 	return nil
+}
+
+// processSourceSafe is processSource with a panic (a parser's bug on a hostile file) reported as
+// the source's problem, so the source is skipped like any unreadable one: it runs on a worker
+// goroutine, where nothing else could recover it.
+func processSourceSafe(s *buildSource, opt BuildOptions, stage string) (o sourceOut, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			o, err = sourceOut{err: oneLine(fmt.Sprintf("internal error while reading it: %v (please report it with this file)", r))}, nil
+		}
+	}()
+	return processSource(s, opt, stage)
 }
 
 // processSource reads one source and writes its slices into stage. Problems

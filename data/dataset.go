@@ -51,6 +51,7 @@ type Folder struct {
 	root    string // root inside fsys
 	split   string // split folder used, "" when the root has no splits
 	classes []string
+	empty   []string // class folders without images, paths inside fsys
 	files   []string // paths inside fsys
 	labels  []int
 }
@@ -175,6 +176,8 @@ func (f *Folder) scan(base string) error {
 		}
 		if len(files) > 0 {
 			classes = append(classes, class{c, files})
+		} else {
+			f.empty = append(f.empty, path.Join(base, c))
 		}
 	}
 	for label, c := range classes {
@@ -207,6 +210,32 @@ func (f *Folder) Classes() []string { return f.classes }
 // Label is the class index of image i.
 func (f *Folder) Label(i int) int { return f.labels[i] }
 
+// EmptyClasses are the class folders that hold no image, as shown in messages (sorted). Classes
+// leaves them out, so with data.conditional they would silently change the class count: see
+// CheckClasses.
+func (f *Folder) EmptyClasses() []string {
+	out := make([]string, len(f.empty))
+	for i, p := range f.empty {
+		out[i] = f.show(p)
+	}
+	return out
+}
+
+// CheckClasses checks the classes of a dataset about to be trained on. A class folder without
+// images is an error naming it when conditional (the class count and labels come from the
+// folders), and otherwise a warning ("" when there is none) for the caller to print.
+func CheckClasses(ds Dataset, conditional bool) (warning string, err error) {
+	f, ok := ds.(*Folder)
+	if !ok || len(f.empty) == 0 {
+		return "", nil
+	}
+	empty := f.EmptyClasses()
+	if conditional {
+		return "", fmt.Errorf("data: %s: class folder holds no .jpg, .jpeg or .png image, and data.conditional = true takes the classes from the folders (add images to it or remove it)", empty[0])
+	}
+	return fmt.Sprintf("data: ignoring %d class folder(s) without images: %s", len(empty), strings.Join(empty, ", ")), nil
+}
+
 // Split is the split folder in use, or "" when the root has no split folders.
 func (f *Folder) Split() string { return f.split }
 
@@ -226,9 +255,9 @@ func (f *Folder) Load(i int) (image.Image, int, error) {
 		return nil, 0, fmt.Errorf("data: %s: %w", f.Name(i), err)
 	}
 	defer r.Close()
-	img, _, err := image.Decode(r)
+	img, _, err := DecodeImage(r)
 	if err != nil {
-		return nil, 0, fmt.Errorf("data: %s: cannot decode image: %v (%s)", f.Name(i), err, badFileHint)
+		return nil, 0, fmt.Errorf("data: %s: %s (%s)", f.Name(i), imageErr(err), badFileHint)
 	}
 	return img, f.labels[i], nil
 }
@@ -240,11 +269,21 @@ func (f *Folder) Config(i int) (image.Config, error) {
 		return image.Config{}, fmt.Errorf("data: %s: %w", f.Name(i), err)
 	}
 	defer r.Close()
-	cfg, _, err := image.DecodeConfig(r)
+	cfg, _, err := DecodeImageConfig(r)
 	if err != nil {
-		return cfg, fmt.Errorf("data: %s: cannot decode image: %v (%s)", f.Name(i), err, badFileHint)
+		return cfg, fmt.Errorf("data: %s: %s (%s)", f.Name(i), imageErr(err), badFileHint)
 	}
 	return cfg, nil
 }
 
 const badFileHint = "fix or remove the file, or set data.skip_bad to skip bad files"
+
+// imageErr says what is wrong with an image file: a limit it exceeds, or that it cannot be
+// decoded and why.
+func imageErr(err error) string {
+	var le *LimitError
+	if errors.As(err, &le) {
+		return le.Error()
+	}
+	return "cannot decode image: " + err.Error()
+}

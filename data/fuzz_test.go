@@ -2,6 +2,10 @@ package data
 
 import (
 	"bytes"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
 	"slices"
 	"strings"
 	"testing"
@@ -93,6 +97,54 @@ func FuzzDecodeManifest(f *testing.F) {
 		both := m.SubjectsInBothSplits()
 		if !slices.IsSorted(both) {
 			t.Fatalf("unsorted %v", both)
+		}
+	})
+}
+
+// FuzzDecodeImage: no panic and no allocation beyond what the limits allow (the fuzz script's
+// watchdog stops a worker past 1 GB); an image decoded is within MaxImageSide and
+// MaxImagePixels and no larger than its header says.
+func FuzzDecodeImage(f *testing.F) {
+	enc := func(img image.Image, jpg bool) []byte {
+		var b bytes.Buffer
+		var err error
+		if jpg {
+			err = jpeg.Encode(&b, img, &jpeg.Options{Quality: 90})
+		} else {
+			err = png.Encode(&b, img)
+		}
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	f.Add(enc(testImage(9, 7, true, 200), false))
+	f.Add(enc(testImage(9, 7, false, 200), false))
+	f.Add(enc(testImage(16, 16, true, 200), true))
+	f.Add(enc(testImage(17, 9, false, 200), true))
+	pal := image.NewPaletted(image.Rect(0, 0, 5, 3), color.Palette{color.Black, color.White})
+	pal.Pix[3] = 1
+	f.Add(enc(pal, false))
+	g16 := image.NewGray16(image.Rect(0, 0, 4, 4))
+	g16.Pix[5] = 0x80
+	f.Add(enc(g16, false))
+	f.Add(hostilePNG(100000, 100000))
+	f.Add(hostileJPEG(65000, 8))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		img, _, err := DecodeImage(bytes.NewReader(b))
+		if err != nil {
+			if strings.ContainsAny(err.Error(), "\r\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		cfg, _, err := DecodeImageConfig(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("decoded, but the header is refused: %v", err)
+		}
+		r := img.Bounds()
+		if r.Dx() > MaxImageSide || r.Dy() > MaxImageSide || r.Dx()*r.Dy() > MaxImagePixels || r.Dx() > cfg.Width || r.Dy() > cfg.Height {
+			t.Fatalf("decoded %v from a header of %dx%d", r, cfg.Width, cfg.Height)
 		}
 	})
 }

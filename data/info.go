@@ -26,6 +26,7 @@ type SplitInfo struct {
 	Name     string // "" when the dataset has no split folders
 	Err      error  // the split could not be opened
 	Classes  []string
+	Empty    []string            // class folders without images (left out of Classes)
 	Counts   []int               // images per class
 	Sizes    map[image.Point]int // images per size (folders only)
 	Modes    map[string]int      // images per colour mode: gray, rgb, rgba, paletted, other
@@ -89,6 +90,7 @@ func Inspect(root string) (*Info, error) {
 			continue
 		}
 		si.Classes = f.Classes()
+		si.Empty = f.EmptyClasses()
 		si.Counts = make([]int, len(si.Classes))
 		for i := 0; i < f.Len(); i++ {
 			si.Counts[f.Label(i)]++
@@ -133,6 +135,9 @@ func (info *Info) Write(w io.Writer) error {
 				cl = "(unnamed)"
 			}
 			fmt.Fprintf(w, "    %-12s %d\n", cl, s.Counts[i])
+		}
+		for _, e := range s.Empty {
+			fmt.Fprintf(w, "    empty class folder (ignored; refused with data.conditional): %s\n", e)
 		}
 		if s.Sizes == nil {
 			continue

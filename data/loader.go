@@ -7,6 +7,8 @@ import (
 	"io"
 	"iter"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -35,7 +37,8 @@ type LoaderConfig struct {
 	// image ends the epoch with an error naming it.
 	SkipBad bool
 	// OnSkip, if set, is called once per bad image skipped under SkipBad,
-	// possibly from several goroutines at once.
+	// possibly from several goroutines at once. SkipReport summarises them
+	// without it.
 	OnSkip func(name string, err error)
 	// CacheBytes is the memory budget for keeping every image decoded and
 	// resized (C*Resolution² bytes each). The cache is used when the whole
@@ -54,6 +57,63 @@ type Loader struct {
 	cache   []atomic.Pointer[[]uint8] // nil when not caching
 	bad     []atomic.Bool
 	skipped atomic.Int64
+
+	mu        sync.Mutex
+	firstSkip []SkippedImage // the first MaxSkipNames skipped
+}
+
+// MaxSkipNames is how many skipped images a SkipReport names.
+const MaxSkipNames = 5
+
+// SkippedImage is one image skipped under SkipBad: its name and why it could not be loaded.
+type SkippedImage struct {
+	Name string
+	Err  error
+}
+
+// SkipReport is what a loader skipped under SkipBad so far: how many distinct images, and the
+// first MaxSkipNames of them in the order they were found.
+type SkipReport struct {
+	Count int
+	First []SkippedImage
+}
+
+// String is one line for the user, "" when nothing was skipped: "skipped 3 unreadable images
+// (data.skip_bad): data: d/a.png: cannot decode image: ...; also d/b.png, d/c.png".
+func (r SkipReport) String() string {
+	if r.Count == 0 {
+		return ""
+	}
+	var b strings.Builder
+	noun := "images"
+	if r.Count == 1 {
+		noun = "image"
+	}
+	fmt.Fprintf(&b, "skipped %d unreadable %s (data.skip_bad): ", r.Count, noun)
+	for i, s := range r.First {
+		switch {
+		case i == 0 && s.Err != nil:
+			b.WriteString(strings.TrimSuffix(s.Err.Error(), " ("+badFileHint+")"))
+		case i == 0:
+			b.WriteString(s.Name)
+		case i == 1:
+			b.WriteString("; also " + s.Name)
+		default:
+			b.WriteString(", " + s.Name)
+		}
+	}
+	if more := r.Count - len(r.First); more > 0 {
+		fmt.Fprintf(&b, " and %d more", more)
+	}
+	return b.String()
+}
+
+// SkipReport says what was skipped under SkipBad so far. A trainer prints it (String) when Count
+// has grown since it last did, e.g. at the end of each epoch.
+func (l *Loader) SkipReport() SkipReport {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return SkipReport{Count: int(l.skipped.Load()), First: slices.Clone(l.firstSkip)}
 }
 
 // NewLoader checks cfg and makes a loader over ds.
@@ -119,8 +179,15 @@ func (l *Loader) Order(epoch int) []int {
 	return Permutation(l.ds.Len(), l.cfg.Seed, epoch)
 }
 
-// planes returns the resized 8-bit planes and label of image idx.
-func (l *Loader) planes(idx int) ([]uint8, int, error) {
+// planes returns the resized 8-bit planes and label of image idx. A panic while decoding (a
+// decoder's bug on a hostile file) is the image's error, not the end of the process: it runs on
+// a worker goroutine, where nothing else could recover it.
+func (l *Loader) planes(idx int) (p []uint8, label int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, label, err = nil, 0, fmt.Errorf("data: %s: internal error while decoding: %v (please report it with this file; %s)", l.ds.Name(idx), r, badFileHint)
+		}
+	}()
 	if l.cache != nil {
 		if p := l.cache[idx].Load(); p != nil {
 			return *p, l.ds.Label(idx), nil
@@ -130,7 +197,7 @@ func (l *Loader) planes(idx int) ([]uint8, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	p := ToPlanes(img, l.cfg.Resolution, l.cfg.Channels)
+	p = ToPlanes(img, l.cfg.Resolution, l.cfg.Channels)
 	if l.cache != nil {
 		l.cache[idx].Store(&p)
 	}
@@ -154,7 +221,12 @@ func (l *Loader) sample(order []int, pos int) (int, []uint8, int, error) {
 			return 0, nil, 0, err
 		}
 		if !l.bad[idx].Swap(true) {
+			l.mu.Lock()
 			l.skipped.Add(1)
+			if len(l.firstSkip) < MaxSkipNames {
+				l.firstSkip = append(l.firstSkip, SkippedImage{l.ds.Name(idx), err})
+			}
+			l.mu.Unlock()
 			if l.cfg.OnSkip != nil {
 				l.cfg.OnSkip(l.ds.Name(idx), err)
 			}

@@ -35,13 +35,7 @@ func LoadImages(ds data.Dataset, res, ch, max int, seed uint64) (Images, error) 
 		go func() {
 			defer wg.Done()
 			for j := range next {
-				img, label, err := ds.Load(idx[j])
-				if err != nil {
-					errs[j] = fmt.Errorf("eval: %s: %w", ds.Name(idx[j]), err)
-					continue
-				}
-				data.Transform(out.Pix[j*d:(j+1)*d], data.ToPlanes(img, res, ch), res, ch, false, data.Augment{}, nil)
-				out.Labels[j] = label
+				errs[j] = loadImage(ds, idx[j], out.Pix[j*d:(j+1)*d], &out.Labels[j], res, ch)
 			}
 		}()
 	}
@@ -56,4 +50,21 @@ func LoadImages(ds data.Dataset, res, ch, max int, seed uint64) (Images, error) 
 		}
 	}
 	return out, nil
+}
+
+// loadImage decodes image i of ds into pix and label. A decoder's panic on a hostile file is the
+// file's error: it happens on a worker goroutine, where nothing else could recover it.
+func loadImage(ds data.Dataset, i int, pix []float32, label *int, res, ch int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("eval: %s: internal error while decoding: %v (please report it with this file)", ds.Name(i), r)
+		}
+	}()
+	img, l, err := ds.Load(i)
+	if err != nil {
+		return fmt.Errorf("eval: %s: %w", ds.Name(i), err)
+	}
+	data.Transform(pix, data.ToPlanes(img, res, ch), res, ch, false, data.Augment{}, nil)
+	*label = l
+	return nil
 }

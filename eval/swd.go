@@ -276,10 +276,16 @@ func sliced(a, b []float32, dim int, cfg SWDConfig, level uint64) float64 {
 	workers := runtime.GOMAXPROCS(0)
 	var wg sync.WaitGroup
 	next := make(chan int)
+	var wp workerPanic
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				wp.capture()
+				for range next { // keep taking work, so the sender never blocks
+				}
+			}()
 			pa, pb := make([]float32, n), make([]float32, n)
 			for k := range next {
 				d := dirs[k*dim : (k+1)*dim]
@@ -300,6 +306,7 @@ func sliced(a, b []float32, dim int, cfg SWDConfig, level uint64) float64 {
 	}
 	close(next)
 	wg.Wait()
+	wp.repanic()
 	var s float64
 	for _, v := range results {
 		s += v

@@ -3,9 +3,6 @@ package project
 import (
 	"errors"
 	"fmt"
-	"image"
-	_ "image/jpeg" // decoders for targets
-	_ "image/png"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -77,8 +74,12 @@ func LoadTarget(path string, side, ch int) (Target, error) {
 		return Target{}, fmt.Errorf("project: %w", err)
 	}
 	defer f.Close()
-	img, _, err := image.Decode(f)
+	img, _, err := data.DecodeImage(f)
 	if err != nil {
+		var le *data.LimitError
+		if errors.As(err, &le) {
+			return Target{}, fmt.Errorf("project: %s: %w", path, err)
+		}
 		return Target{}, fmt.Errorf("project: %s: not a PNG or JPEG image (%v)", path, err)
 	}
 	b := img.Bounds()

@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,7 +10,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"sgan/data"
 	"sgan/figure"
+	"sgan/internal/safefile"
 )
 
 // ManifestRow traces one exported image.
@@ -34,8 +37,10 @@ type ExportOptions struct {
 }
 
 // Export writes a synthetic dataset in the ADNI layout (Root/train/CLASS/syn_SEED.png; the class
-// folder is "synthetic" for unconditional models) and Root/manifest.jsonl. Seeds run from 0
-// across classes, so every image has its own seed.
+// folder is "synthetic" for unconditional models) and, once every image is written,
+// Root/manifest.jsonl. Seeds run from 0 across classes, so every image has its own seed. A class
+// name that is not one plain folder name (data.CheckClassFolder: "../x", "a/b", ".hidden", ...)
+// is refused before anything is written.
 func (s *Sampler) Export(o ExportOptions) error {
 	if o.Count < 1 {
 		return fmt.Errorf("export count %d: must be at least 1", o.Count)
@@ -65,16 +70,16 @@ func (s *Sampler) Export(o ExportOptions) error {
 		}
 		jobs = []job{{o.Class, s.Classes[o.Class]}}
 	}
-	if err := os.MkdirAll(o.Root, 0o755); err != nil {
-		return fmt.Errorf("export %s: %w", o.Root, err)
+	// Class names come from the checkpoint, which may be hostile: each must be one plain folder
+	// name, so that nothing is written outside Root.
+	for _, j := range jobs {
+		if err := data.CheckClassFolder(j.name); err != nil {
+			return fmt.Errorf("export: %s: %v; refusing to make a folder of it under %s (a checkpoint from sgan train names its classes after its class folders)", s.Ckpt, err, o.Root)
+		}
 	}
 	mpath := filepath.Join(o.Root, "manifest.jsonl")
-	mf, err := os.Create(mpath)
-	if err != nil {
-		return fmt.Errorf("export %s: %w", o.Root, err)
-	}
-	defer mf.Close()
-	enc := json.NewEncoder(mf)
+	var manifest bytes.Buffer
+	enc := json.NewEncoder(&manifest)
 	seed := uint64(0)
 	for _, j := range jobs {
 		dir := filepath.Join(o.Root, "train", j.name)
@@ -108,7 +113,11 @@ func (s *Sampler) Export(o ExportOptions) error {
 			}
 		}
 	}
-	return mf.Close()
+	// The manifest is written last, whole: it exists only for a finished export.
+	if err := safefile.Write(mpath, manifest.Bytes()); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
 }
 
 func fileSHA256(path string) (string, error) {

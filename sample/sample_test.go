@@ -3,6 +3,7 @@ package sample
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"image"
 	_ "image/png"
 	"os"
@@ -249,5 +250,67 @@ func TestNoiseModes(t *testing.T) {
 	}
 	if _, err := ParseNoise("random"); err == nil || !strings.Contains(err.Error(), "const or none") {
 		t.Errorf("ParseNoise(random): %v", err)
+	}
+}
+
+// TestExportRefusesHostileClassNames: a checkpoint whose class names are paths ("../../../x")
+// or otherwise not one plain folder name is refused by Export with one line naming the class
+// and the checkpoint, before anything is written anywhere.
+func TestExportRefusesHostileClassNames(t *testing.T) {
+	good := tinyCheckpoint(t, true)
+	for _, tc := range []struct {
+		classes []string
+		export  ExportOptions
+		bad     string // the class refused; "" = the export succeeds
+	}{
+		{[]string{"../../../x", "NC"}, ExportOptions{PerClass: true}, "../../../x"},
+		{[]string{"AD", "a/../../b"}, ExportOptions{PerClass: true}, "a/../../b"},
+		{[]string{"/etc", "NC"}, ExportOptions{Class: 0}, "/etc"},
+		{[]string{`..\..\x`, "NC"}, ExportOptions{Class: 0}, `..\..\x`},
+		{[]string{".hidden", "NC"}, ExportOptions{PerClass: true}, ".hidden"},
+		{[]string{"", "NC"}, ExportOptions{PerClass: true}, ""},
+		{[]string{"A\x00D", "NC"}, ExportOptions{PerClass: true}, "A\x00D"},
+		{[]string{"../../../x", "NC"}, ExportOptions{Class: 1}, ""}, // only NC becomes a folder
+	} {
+		ck, err := run.LoadCheckpoint(good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ck.Classes = tc.classes
+		hostile := filepath.Join(t.TempDir(), "hostile.pt")
+		err = ck.Save(hostile)
+		ck.Free()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(hostile, torch.CPU)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := t.TempDir()
+		o := tc.export
+		o.Root, o.Count = filepath.Join(base, "a", "b", "c", "synth"), 2
+		err = s.Export(o)
+		s.Close()
+		var written []string
+		filepath.WalkDir(base, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				written = append(written, strings.TrimPrefix(p, base))
+			}
+			return nil
+		})
+		if tc.bad == "" {
+			if err != nil || len(written) != 3 || !strings.HasPrefix(written[0], "/a/b/c/synth/") {
+				t.Errorf("classes %q: %v; wrote %v", tc.classes, err, written)
+			}
+			continue
+		}
+		if err == nil || strings.ContainsAny(err.Error(), "\n\r") || !strings.Contains(err.Error(), fmt.Sprintf("class name %q is not a plain folder name", tc.bad)) ||
+			!strings.Contains(err.Error(), hostile) {
+			t.Errorf("classes %q: error %v, want one line naming %q and %s", tc.classes, err, tc.bad, hostile)
+		}
+		if len(written) > 0 {
+			t.Errorf("classes %q: wrote %v", tc.classes, written)
+		}
 	}
 }

@@ -32,8 +32,25 @@ func NCCLAvailable() bool { return C.sg_pg_has_nccl() != 0 }
 
 // NewProcessGroup joins the group: backend "gloo" or "nccl", the rendezvous at addr:port (rank 0
 // listens there), this process's rank and the world size. It blocks until every rank has joined
-// or timeout passes.
+// or timeout passes. c10d's TCPStore listens on every interface of rank 0's machine (it has no
+// option to bind one address) and its traffic, like Gloo's, is unauthenticated: use it on a
+// trusted private network, and NewLocalProcessGroup for the workers of one machine.
 func NewProcessGroup(backend, addr string, port, rank, world int, timeout time.Duration) (*ProcessGroup, error) {
+	return newProcessGroup(backend, addr, port, "", rank, world, timeout)
+}
+
+// NewLocalProcessGroup joins a group whose ranks all run on this machine and meet in storeFile
+// (c10d's FileStore, as torch.distributed's file:// init): nothing listens on the network for
+// the rendezvous, and Gloo's connections bind to 127.0.0.1. Every rank names the same file, which
+// must not exist before the job (put it in a fresh private folder).
+func NewLocalProcessGroup(backend, storeFile string, rank, world int, timeout time.Duration) (*ProcessGroup, error) {
+	if storeFile == "" {
+		return nil, fmt.Errorf("distributed: no rendezvous file")
+	}
+	return newProcessGroup(backend, "127.0.0.1", 0, storeFile, rank, world, timeout)
+}
+
+func newProcessGroup(backend, addr string, port int, storeFile string, rank, world int, timeout time.Duration) (*ProcessGroup, error) {
 	var code C.int
 	switch backend {
 	case "gloo":
@@ -48,8 +65,10 @@ func NewProcessGroup(backend, addr string, port, rank, world int, timeout time.D
 	}
 	ch := C.CString(addr)
 	defer C.free(unsafe.Pointer(ch))
+	cf := C.CString(storeFile)
+	defer C.free(unsafe.Pointer(cf))
 	var h C.sg_pg
-	if e := errOf("distributed "+backend, C.sg_pg_new(code, ch, C.int(port), C.int(rank), C.int(world), C.int64_t(timeout.Milliseconds()), &h)); e != nil {
+	if e := errOf("distributed "+backend, C.sg_pg_new(code, ch, C.int(port), cf, C.int(rank), C.int(world), C.int64_t(timeout.Milliseconds()), &h)); e != nil {
 		return nil, e
 	}
 	return &ProcessGroup{h: h, Backend: backend, Rank: rank, World: world, Timeout: timeout}, nil

@@ -1,10 +1,12 @@
 package torch
 
 import (
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +17,9 @@ import (
 // process, as in real runs), rendezvousing on a free localhost port.
 
 const distWorkerEnv = "SGAN_TEST_DIST_WORKER"
+
+// distStoreEnv names a rendezvous file: the workers join with NewLocalProcessGroup.
+const distStoreEnv = "SGAN_TEST_DIST_STORE"
 
 // FreePort returns a TCP port that was free a moment ago on 127.0.0.1.
 func freePort(t *testing.T) int {
@@ -29,7 +34,7 @@ func freePort(t *testing.T) int {
 
 // runWorkers starts world copies of the test binary running TestDistWorker in mode and returns
 // each one's combined output and error.
-func runWorkers(t *testing.T, mode string, world int) ([]string, []error) {
+func runWorkers(t *testing.T, mode string, world int, env ...string) ([]string, []error) {
 	t.Helper()
 	port := freePort(t)
 	cmds := make([]*exec.Cmd, world)
@@ -38,6 +43,7 @@ func runWorkers(t *testing.T, mode string, world int) ([]string, []error) {
 		cmd := exec.Command(os.Args[0], "-test.run", "^TestDistWorker$", "-test.v")
 		cmd.Env = append(os.Environ(), distWorkerEnv+"="+mode, "SGAN_THREADS=1",
 			"RANK="+strconv.Itoa(r), "WORLD_SIZE="+strconv.Itoa(world), "MASTER_PORT="+strconv.Itoa(port))
+		cmd.Env = append(cmd.Env, env...)
 		outs[r] = &strings.Builder{}
 		cmd.Stdout, cmd.Stderr = outs[r], outs[r]
 		if err := cmd.Start(); err != nil {
@@ -72,6 +78,84 @@ func TestDistDeadPeerFailsFast(t *testing.T) {
 	}
 }
 
+// TestDistLocalBindsLoopback: a group that meets in a file runs the collectives with every
+// listening socket of both workers on 127.0.0.1. The same check on a TCPStore group sees rank 0's
+// store listening on every interface (c10d's design, which the file rendezvous avoids).
+func TestDistLocalBindsLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		name, store string
+		wantOpen    bool // some listener on a non-loopback address
+	}{
+		{"file", filepath.Join(t.TempDir(), "rendezvous"), false},
+		{"tcp", "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			outs, errs := runWorkers(t, "listeners", 2, distStoreEnv+"="+tc.store)
+			open := false
+			for r := range outs {
+				if errs[r] != nil || !strings.Contains(outs[r], "WORKER OK") {
+					t.Fatalf("rank %d: %v\n%s", r, errs[r], outs[r])
+				}
+				open = open || strings.Contains(outs[r], "LISTEN NON-LOOPBACK")
+				t.Logf("rank %d: %s", r, grepLines(outs[r], "LISTEN"))
+			}
+			if open != tc.wantOpen {
+				t.Errorf("a listener on a non-loopback address: %v, want %v", open, tc.wantOpen)
+			}
+		})
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// listeners returns the local addresses ("127.0.0.1:40123", "[::]:29500") of this process's
+// listening TCP sockets, from /proc.
+func listeners(t *testing.T) []string {
+	t.Helper()
+	inodes := map[string]bool{}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, fd := range fds {
+		if l, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil && strings.HasPrefix(l, "socket:[") {
+			inodes[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
+		}
+	}
+	var out []string
+	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) < 10 || f[3] != "0A" || !inodes[f[9]] { // 0A: LISTEN
+				continue
+			}
+			hostHex, portHex, _ := strings.Cut(f[1], ":")
+			raw, err := hex.DecodeString(hostHex)
+			if err != nil {
+				t.Fatalf("%s: %q", file, line)
+			}
+			for i := 0; i+4 <= len(raw); i += 4 { // each 32-bit word is in host (little-endian) order
+				raw[i], raw[i+1], raw[i+2], raw[i+3] = raw[i+3], raw[i+2], raw[i+1], raw[i]
+			}
+			port, _ := strconv.ParseUint(portHex, 16, 16)
+			out = append(out, net.JoinHostPort(net.IP(raw).String(), strconv.Itoa(int(port))))
+		}
+	}
+	return out
+}
+
 func TestDistRejectsBadArguments(t *testing.T) {
 	if _, err := NewProcessGroup("mpi", "127.0.0.1", 1234, 0, 1, time.Second); err == nil {
 		t.Error("unknown backend accepted")
@@ -83,6 +167,9 @@ func TestDistRejectsBadArguments(t *testing.T) {
 		if _, err := NewProcessGroup("nccl", "127.0.0.1", freePort(t), 0, 1, time.Second); err == nil || !strings.Contains(err.Error(), "NCCL") {
 			t.Errorf("nccl without NCCL: %v", err)
 		}
+	}
+	if _, err := NewLocalProcessGroup("gloo", "", 0, 1, time.Second); err == nil || !strings.Contains(err.Error(), "rendezvous file") {
+		t.Errorf("local group without a file: %v", err)
 	}
 	// A world of one needs no peers.
 	pg, err := NewProcessGroup("gloo", "127.0.0.1", freePort(t), 0, 1, 10*time.Second)
@@ -119,7 +206,13 @@ func TestDistWorker(t *testing.T) {
 		// Far longer than the test may take: an allreduce that fails did not fail by timing out.
 		timeout = time.Hour
 	}
-	pg, err := NewProcessGroup("gloo", "127.0.0.1", port, rank, world, timeout)
+	var pg *ProcessGroup
+	var err error
+	if file := os.Getenv(distStoreEnv); file != "" {
+		pg, err = NewLocalProcessGroup("gloo", file, rank, world, timeout)
+	} else {
+		pg, err = NewProcessGroup("gloo", "127.0.0.1", port, rank, world, timeout)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +222,19 @@ func TestDistWorker(t *testing.T) {
 	switch mode {
 	case "collectives":
 		distCollectives(t, pg)
+	case "listeners":
+		distCollectives(t, pg)
+		for _, a := range listeners(t) {
+			host, _, _ := net.SplitHostPort(a)
+			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+				fmt.Println("LISTEN NON-LOOPBACK", a)
+			} else {
+				fmt.Println("LISTEN", a)
+			}
+		}
+		if err := pg.Barrier(); err != nil { // both have looked before either closes
+			t.Fatal(err)
+		}
 	case "deadpeer":
 		if rank == 1 {
 			os.Exit(0) // dies without taking part

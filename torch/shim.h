@@ -140,7 +140,10 @@ sg_err sg_cuda_synchronize(void);
 // backend over it. Collectives wait with the group's timeout, so a dead or stuck peer ends in an
 // error instead of a hang. backend: 0 Gloo, 1 NCCL (only in builds with SGAN_NCCL).
 typedef struct sg_pg_s* sg_pg;
-sg_err sg_pg_new(int backend, const char* host, int port, int rank, int world, int64_t timeout_ms, sg_pg* out);
+// store_file non-empty: rendezvous in that file (c10d FileStore; every rank on this machine),
+// host and port unused; else a TCPStore at host:port that rank 0 serves.
+sg_err sg_pg_new(int backend, const char* host, int port, const char* store_file, int rank, int world,
+                 int64_t timeout_ms, sg_pg* out);
 void sg_pg_free(sg_pg pg);
 int sg_pg_has_nccl(void);
 // In place: sum over ranks, then multiply by scale; tensors are packed into flat buckets of at

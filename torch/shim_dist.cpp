@@ -1,4 +1,5 @@
-// shim_dist.cpp: data-parallel collectives over torch.distributed (c10d): a TCPStore rendezvous,
+// shim_dist.cpp: data-parallel collectives over torch.distributed (c10d): a TCPStore rendezvous
+// (or, for the workers of one machine, a FileStore: nothing listens on the network for it),
 // a Gloo process group (every libtorch build with c10d) or, in builds with SGAN_NCCL (-tags cuda),
 // an NCCL one; bucketed allreduce, broadcast and barrier, each waited on with the group's timeout
 // so that a dead or stuck peer ends the job with an error instead of a hang.
@@ -22,6 +23,7 @@
 #ifdef SGAN_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef SGAN_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -162,34 +164,50 @@ int sg_pg_has_nccl(void) {
 #endif
 }
 
-sg_err sg_pg_new(int backend, const char* host, int port, int rank, int world, int64_t timeout_ms, sg_pg* out) {
+sg_err sg_pg_new(int backend, const char* host, int port, const char* store_file, int rank, int world,
+                 int64_t timeout_ms, sg_pg* out) {
   SG_TRY
   *out = nullptr;
   if (world < 1 || rank < 0 || rank >= world)
     throw std::invalid_argument("rank " + std::to_string(rank) + " is outside a world of " + std::to_string(world));
-  if (port <= 0 || port > 65535) throw std::invalid_argument("port " + std::to_string(port) + " is out of range");
+  bool file = store_file != nullptr && *store_file != 0;
+  if (!file && (port <= 0 || port > 65535)) throw std::invalid_argument("port " + std::to_string(port) + " is out of range");
   auto pg = std::make_unique<sg_pg_s>();
   pg->timeout = std::chrono::milliseconds(timeout_ms);
   pg->rank = rank;
   pg->world = world;
-  ::c10d::TCPStoreOptions so;
-  so.port = static_cast<std::uint16_t>(port);
-  so.isServer = rank == 0;
-  so.numWorkers = static_cast<std::size_t>(world);
-  so.waitWorkers = true;
-  so.timeout = pg->timeout;
-  try {
-    pg->store = c10::make_intrusive<::c10d::TCPStore>(std::string(host), so);
-  } catch (const std::exception& e) {
-    throw std::runtime_error("rendezvous at " + std::string(host) + ":" + std::to_string(port) + " (rank " +
-                             std::to_string(rank) + " of " + std::to_string(world) + ") failed: " +
-                             sgshim::trim_c10(e.what()));
+  if (file) {
+    // The workers of one machine meet in a file (torch.distributed's file:// init): c10d's
+    // TCPStore server listens on every interface, with no option to bind it (1.13 or 2.x).
+    try {
+      pg->store = c10::make_intrusive<::c10d::FileStore>(std::string(store_file), world);
+      pg->store->setTimeout(pg->timeout);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("rendezvous file " + std::string(store_file) + " (rank " + std::to_string(rank) +
+                               " of " + std::to_string(world) + ") failed: " + sgshim::trim_c10(e.what()));
+    }
+  } else {
+    ::c10d::TCPStoreOptions so;
+    so.port = static_cast<std::uint16_t>(port);
+    so.isServer = rank == 0;
+    so.numWorkers = static_cast<std::size_t>(world);
+    so.waitWorkers = true;
+    so.timeout = pg->timeout;
+    try {
+      pg->store = c10::make_intrusive<::c10d::TCPStore>(std::string(host), so);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("rendezvous at " + std::string(host) + ":" + std::to_string(port) + " (rank " +
+                               std::to_string(rank) + " of " + std::to_string(world) + ") failed: " +
+                               sgshim::trim_c10(e.what()));
+    }
   }
   switch (backend) {
     case 0: {
 #ifdef SGAN_GLOO
       auto opts = ::c10d::ProcessGroupGloo::Options::create(pg->timeout);
-      opts->devices.push_back(gloo_device(host));
+      // A file rendezvous means one machine: Gloo's connections stay on loopback whatever
+      // GLOO_SOCKET_IFNAME says.
+      opts->devices.push_back(file ? ::c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1") : gloo_device(host));
       pg->gloo = c10::make_intrusive<::c10d::ProcessGroupGloo>(pg->store, rank, world, opts);
       break;
 #else

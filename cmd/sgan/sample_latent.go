@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 
 	"github.com/urfave/cli/v2"
 
@@ -61,12 +62,21 @@ func runSampleLatent(c *cli.Context, ckpt string, dev torch.Device, psi float64,
 	return nil
 }
 
-// latentImageName is latent0003_scan.png for latent 3 projected from scan.png.
+// latentImageName is latent0003_scan.png for latent 3 projected from scan.png. The target names
+// come from the latent file (which may be hostile): only letters, digits and ._- of the base
+// name are kept (others become _), at most 64 of them, so the name stays one file in --out.
 func latentImageName(l *project.Latent, i int) string {
 	base := ""
 	if i < len(l.Targets) {
-		b := filepath.Base(l.Targets[i])
-		base = "_" + b[:len(b)-len(filepath.Ext(b))]
+		b := filepath.Base(filepath.ToSlash(l.Targets[i]))
+		b = b[:len(b)-len(filepath.Ext(b))]
+		b = unsafeNameChars.ReplaceAllString(b, "_")
+		if len(b) > 64 {
+			b = b[:64]
+		}
+		base = "_" + b
 	}
 	return fmt.Sprintf("latent%04d%s.png", i, base)
 }
+
+var unsafeNameChars = regexp.MustCompile(`[^A-Za-z0-9._-]`)

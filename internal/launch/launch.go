@@ -2,6 +2,12 @@
 // runs N worker processes on this machine with MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE and
 // LOCAL_RANK in their environment, FromEnv reads that environment in a worker, and Join creates
 // the worker's process group.
+//
+// Exposure: Local's workers meet in a rendezvous file in a fresh private folder (RendezvousEnv)
+// and Gloo binds to 127.0.0.1, so a local job listens on no network interface. Workers started by
+// hand (several machines) meet at MASTER_ADDR:MASTER_PORT, where rank 0's c10d TCPStore listens
+// on every interface; neither it nor Gloo authenticates its peers, so such jobs belong on a
+// trusted private network, as with PyTorch.
 package launch
 
 import (
@@ -11,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -36,7 +43,12 @@ type Launch struct {
 	LocalRank int
 	Timeout   time.Duration
 	Backend   string // "" picks nccl on CUDA when the build has it, else gloo
+	StoreFile string // the rendezvous file of a Local job (RendezvousEnv); "" = MASTER_ADDR:MASTER_PORT
 }
+
+// RendezvousEnv names the rendezvous file that Local gives its workers: they meet there (a c10d
+// FileStore) instead of at a TCP store, which would listen on every interface.
+const RendezvousEnv = "SGAN_RENDEZVOUS_FILE"
 
 // FromEnv reads the job from the environment. ok is false when WORLD_SIZE is unset (a
 // single process).
@@ -84,6 +96,7 @@ func FromEnv() (l Launch, ok bool, err error) {
 		return l, false, err
 	}
 	l.Backend = os.Getenv("SGAN_DIST_BACKEND")
+	l.StoreFile = os.Getenv(RendezvousEnv)
 	return l, true, nil
 }
 
@@ -113,7 +126,13 @@ func (l Launch) Join(d torch.Device) (*torch.ProcessGroup, error) {
 			backend = "nccl"
 		}
 	}
-	pg, err := torch.NewProcessGroup(backend, l.Addr, l.Port, l.Rank, l.World, l.Timeout)
+	var pg *torch.ProcessGroup
+	var err error
+	if l.StoreFile != "" {
+		pg, err = torch.NewLocalProcessGroup(backend, l.StoreFile, l.Rank, l.World, l.Timeout)
+	} else {
+		pg, err = torch.NewProcessGroup(backend, l.Addr, l.Port, l.Rank, l.World, l.Timeout)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("rank %d of %d: %w", l.Rank, l.World, err)
 	}
@@ -121,11 +140,13 @@ func (l Launch) Join(d torch.Device) (*torch.ProcessGroup, error) {
 }
 
 // envKeys are the variables Local sets for its workers.
-var envKeys = []string{"MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"}
+var envKeys = []string{"MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", RendezvousEnv}
 
 // Local runs nproc workers on this machine, like torchrun --nproc-per-node: each is exe
 // with args and the environment plus MASTER_ADDR=127.0.0.1, a free MASTER_PORT, RANK,
-// LOCAL_RANK, WORLD_SIZE (and, unless set, SGAN_THREADS sharing the CPU cores between them).
+// LOCAL_RANK, WORLD_SIZE, RendezvousEnv (a file in a fresh 0700 folder, removed at the end: the
+// workers meet there, so nothing listens on the network), and, unless set, SGAN_THREADS sharing
+// the CPU cores between them and NCCL_SOCKET_IFNAME=lo (NCCL's bootstrap on loopback).
 // SIGINT and SIGTERM are forwarded to every worker. When a worker fails, the others are stopped
 // (SIGTERM, then SIGKILL after grace) and the error names the rank that failed first.
 func Local(nproc int, exe string, args, env []string, stdout, stderr io.Writer, grace time.Duration) error {
@@ -138,9 +159,14 @@ func Local(nproc int, exe string, args, env []string, stdout, stderr io.Writer, 
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
+	rdzv, err := os.MkdirTemp("", "sgan-rendezvous-") // mode 0700
+	if err != nil {
+		return fmt.Errorf("distributed: rendezvous folder: %w", err)
+	}
+	defer os.RemoveAll(rdzv)
 
 	base := make([]string, 0, len(env)+8)
-	threadsSet := false
+	threadsSet, ncclIfSet := false, false
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
 		if slices.Contains(envKeys, k) {
@@ -149,13 +175,18 @@ func Local(nproc int, exe string, args, env []string, stdout, stderr io.Writer, 
 		if k == "SGAN_THREADS" || k == "OMP_NUM_THREADS" {
 			threadsSet = true
 		}
+		ncclIfSet = ncclIfSet || k == "NCCL_SOCKET_IFNAME"
 		base = append(base, kv)
 	}
 	if !threadsSet {
 		base = append(base, "SGAN_THREADS="+strconv.Itoa(max(1, runtime.NumCPU()/nproc)))
 	}
+	if !ncclIfSet {
+		base = append(base, "NCCL_SOCKET_IFNAME=lo")
+	}
 	base = append(base, "MASTER_ADDR=127.0.0.1", "MASTER_PORT="+strconv.Itoa(port),
-		"WORLD_SIZE="+strconv.Itoa(nproc), "LOCAL_WORLD_SIZE="+strconv.Itoa(nproc))
+		"WORLD_SIZE="+strconv.Itoa(nproc), "LOCAL_WORLD_SIZE="+strconv.Itoa(nproc),
+		RendezvousEnv+"="+filepath.Join(rdzv, "store"))
 
 	// Pdeathsig ends the workers with the launcher; it is tied to the starting OS thread.
 	runtime.LockOSThread()

@@ -17,7 +17,9 @@ import (
 const Python = "/usr/bin/python3"
 
 // Run saves inputs, runs code with `inp` (the loaded dict), `out` (an empty dict) and the
-// modules torch, F and math in scope, with pythonPath added to sys.path, and returns `out`.
+// modules torch, F and math in scope, on one thread, and returns `out`. pythonPath ("" for none)
+// is added to sys.path. Python runs isolated (-I) in a temporary folder, so the repository's torch/
+// folder cannot shadow the torch module.
 func Run(t testing.TB, inputs map[string]*torch.Tensor, pythonPath, code string) *torch.Archive {
 	t.Helper()
 	if _, err := os.Stat(Python); err != nil {
@@ -28,14 +30,23 @@ func Run(t testing.TB, inputs map[string]*torch.Tensor, pythonPath, code string)
 	if err := torch.Save(in, inputs); err != nil {
 		t.Fatal(err)
 	}
-	abs, _ := filepath.Abs(pythonPath)
-	script := fmt.Sprintf("import sys, math, torch\nsys.path.insert(0, %q)\nimport torch.nn.functional as F\n"+
-		"inp = torch.load(sys.argv[1])\nout = {}\n%s\ntorch.save(out, sys.argv[2])\n", abs, code)
+	path := ""
+	if pythonPath != "" {
+		abs, err := filepath.Abs(pythonPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path = fmt.Sprintf("sys.path.insert(0, %q)\n", abs)
+	}
+	script := "import sys, math, torch\n" + path + "import torch.nn.functional as F\ntorch.set_num_threads(1)\n" +
+		"inp = torch.load(sys.argv[1])\nout = {}\n" + code + "\ntorch.save(out, sys.argv[2])\n"
 	sp := filepath.Join(dir, "ref.py")
 	if err := os.WriteFile(sp, []byte(script), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := exec.Command(Python, sp, in, out).CombinedOutput(); err != nil {
+	cmd := exec.Command(Python, "-I", sp, in, out)
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("python reference failed: %v\n%s", err, b)
 	}
 	a, err := torch.LoadArchive(out)

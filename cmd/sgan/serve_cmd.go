@@ -47,12 +47,23 @@ func runServe(c *cli.Context) error {
 		return err
 	}
 	o := serve.Options{Device: dev}
-	if st, err := os.Stat(target); target != "" && err == nil && st.IsDir() {
-		o.RunDir = target
-	} else {
-		if target != "" && err != nil {
+	if target != "" {
+		st, err := os.Stat(target)
+		if err != nil {
 			return fmt.Errorf("%s: no such checkpoint or run folder", target)
 		}
+		if st.IsDir() {
+			o.RunDir = target
+		}
+	}
+	// Listen before the model is read, so that a taken port is the one line said.
+	addr := c.String("addr")
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--addr %s: %w (is another sgan serve running? pick another port)", addr, err)
+	}
+	defer ln.Close()
+	if o.RunDir == "" {
 		if o.Ckpt, err = checkpointOrBuiltin(target); err != nil {
 			return err
 		}
@@ -60,12 +71,6 @@ func runServe(c *cli.Context) error {
 			o.Name = "built-in demo model"
 		}
 	}
-	addr := c.String("addr")
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("--addr %s: %w (is another sgan serve running? pick another port)", addr, err)
-	}
-	defer ln.Close()
 	srv, err := serve.New(o)
 	if err != nil {
 		return err

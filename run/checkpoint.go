@@ -280,6 +280,15 @@ func (c *Checkpoint) SamplingWeights() map[string]*torch.Tensor {
 
 // Sampler builds the generator samples come from (the EMA copy when present) on device d.
 func (c *Checkpoint) Sampler(d torch.Device) (*model.Generator, error) {
+	// The stored config decides what gets allocated: a small hostile file could describe a huge
+	// network. Its weights must be of the size it describes (Params is an estimate: slack).
+	var stored int64
+	for _, t := range c.SamplingWeights() {
+		stored += t.Numel()
+	}
+	if want := c.Config.Model.Params(); want > 4*stored+1<<20 {
+		return nil, fmt.Errorf("checkpoint: its config describes a generator of about %d parameters but it stores %d weights: not an sgan checkpoint of this config", want, stored)
+	}
 	G, err := model.NewGenerator(c.Config.Model, 0, d)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package run
 import (
 	"os"
 	"path/filepath"
+	"sgan/torch"
 	"strings"
 	"testing"
 )
@@ -44,5 +45,21 @@ func TestResumeDir(t *testing.T) {
 				t.Fatalf("ResumeDir = %q, %v; want %q", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestSamplerRefusesOversizedConfig: a checkpoint whose config describes a network far larger
+// than the weights it stores is refused before the network is allocated.
+func TestSamplerRefusesOversizedConfig(t *testing.T) {
+	cfg, err := Preset("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := torch.Zeros([]int64{4, 4}, torch.Options{})
+	defer w.Free()
+	cfg.Model.ChannelBase, cfg.Model.ChannelMax = 1<<20, 8192 // ~10^9 parameters described
+	c := &Checkpoint{Config: cfg, Generator: map[string]*torch.Tensor{"mapping.fc0.weight": w}}
+	if _, err := c.Sampler(torch.CPU); err == nil || !strings.Contains(err.Error(), "stores 16 weights") {
+		t.Fatalf("Sampler = %v, want a refusal naming the sizes", err)
 	}
 }

@@ -1,7 +1,11 @@
 package train
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"image"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -88,5 +92,44 @@ func TestResumeRepairsKilledOutputs(t *testing.T) {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("%s survived the resume", p)
 		}
+	}
+}
+
+// TestDataProblemsAreReported: an empty class folder is refused when the classes are the labels
+// (data.conditional) and named otherwise; images skipped under data.skip_bad are reported.
+func TestDataProblemsAreReported(t *testing.T) {
+	root := t.TempDir()
+	for _, c := range []string{"AD", "NC", "MCI"} {
+		os.MkdirAll(filepath.Join(root, c), 0o755)
+	}
+	for i := 0; i < 20; i++ {
+		for _, c := range []string{"AD", "NC"} {
+			img := image.NewGray(image.Rect(0, 0, 16, 16))
+			for p := range img.Pix {
+				img.Pix[p] = uint8(i*13 + p)
+			}
+			var b bytes.Buffer
+			png.Encode(&b, img)
+			os.WriteFile(filepath.Join(root, c, fmt.Sprintf("%02d.png", i)), b.Bytes(), 0o644)
+		}
+	}
+	os.WriteFile(filepath.Join(root, "NC", "broken.png"), []byte("not a png"), 0o644)
+
+	cfg := tinyRun(t, t.TempDir())
+	cfg.Data.Root, cfg.Data.Conditional = root, true
+	if _, err := Open(cfg, ""); err == nil || !strings.Contains(err.Error(), "MCI") {
+		t.Fatalf("conditional run with an empty class folder: %v", err)
+	}
+	cfg.Data.Conditional, cfg.Data.SkipBad = false, true
+	cfg.Train.Epochs, cfg.Train.Schedule, cfg.Train.SampleEpochs = 1, []run.Phase{{Epochs: 1, LR: 1e-3}}, []int{1}
+	tr := openTrainer(t, cfg, "")
+	defer tr.Close()
+	var out bytes.Buffer
+	tr.Out = &out
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "skipped 1 unreadable image (data.skip_bad)") || !strings.Contains(out.String(), "broken.png") {
+		t.Errorf("no skip report in the output:\n%s", out.String())
 	}
 }

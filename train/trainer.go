@@ -44,6 +44,8 @@ type Trainer struct {
 	plMean  float64 // running mean of path lengths (path-length regularization)
 	log     *run.LossLog
 	tb      *tensorboard.Writer // nil on ranks other than 0
+
+	skipsReported int // unreadable images (data.skip_bad) reported so far
 	tbFlush time.Time           // when tb was last flushed
 	dist    distState
 }
@@ -104,6 +106,13 @@ func OpenDist(cfg run.Config, resume string, pg *torch.ProcessGroup) (*Trainer, 
 		if t.dist.rank != 0 {
 			t.Out = io.Discard // only rank 0 reports
 		}
+	}
+	warning, err := data.CheckClasses(ds, cfg.Data.Conditional)
+	if err != nil {
+		return nil, err
+	}
+	if warning != "" && t.dist.rank == 0 {
+		fmt.Fprintf(t.Out, "sgan: %s\n", warning)
 	}
 	if cfg.Data.Conditional {
 		if len(ds.Classes()) < 2 {
@@ -445,6 +454,10 @@ func (t *Trainer) endEpoch(e int) error {
 	tc := t.Cfg.Train
 	if t.dist.rank != 0 {
 		return nil
+	}
+	if r := t.loader.SkipReport(); r.Count > t.skipsReported {
+		t.skipsReported = r.Count
+		fmt.Fprintf(t.Out, "\nsgan: %s\n", r.String())
 	}
 	// last.pt goes last: killed between the two writes, the run resumes from the previous
 	// epoch and writes this epoch's checkpoint again.

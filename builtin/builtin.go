@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"sgan/internal/safefile"
 	"sgan/run"
@@ -140,8 +141,8 @@ func writeOnce(dir, name string, perm os.FileMode) (string, error) {
 	return p, nil
 }
 
-// checkPrivate refuses a folder that other users can write into (another user may have made
-// the temporary folder's sgan-UID first).
+// checkPrivate refuses a folder that other users own or can write into (another user may have
+// made the temporary folder's sgan-UID first).
 func checkPrivate(dir string) error {
 	st, err := os.Lstat(dir)
 	if err != nil {
@@ -149,6 +150,9 @@ func checkPrivate(dir string) error {
 	}
 	if !st.IsDir() || st.Mode().Perm()&0o022 != 0 {
 		return fmt.Errorf("%s is not a private folder (a link, or writable by others): remove it", dir)
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Getuid() {
+		return fmt.Errorf("%s belongs to another user (uid %d): remove it", dir, sys.Uid)
 	}
 	return nil
 }

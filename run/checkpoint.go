@@ -214,6 +214,9 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 	if k := cfg.Model.NumClasses; k > 0 && len(c.Classes) != k {
 		return nil, fmt.Errorf("%s: model.num_classes = %d but the checkpoint names %d classes", path, k, len(c.Classes))
 	}
+	if err := c.checkSize(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	if err := c.CheckFinite(); err != nil {
 		return nil, fmt.Errorf("%s: %w; use an earlier checkpoint", path, err)
 	}
@@ -278,16 +281,24 @@ func (c *Checkpoint) SamplingWeights() map[string]*torch.Tensor {
 	return c.Generator
 }
 
-// Sampler builds the generator samples come from (the EMA copy when present) on device d.
-func (c *Checkpoint) Sampler(d torch.Device) (*model.Generator, error) {
-	// The stored config decides what gets allocated: a small hostile file could describe a huge
-	// network. Its weights must be of the size it describes (Params is an estimate: slack).
+// checkSize: the stored config decides what gets allocated (networks, optimizers), and a small
+// hostile file could describe a huge network, so its weights must be of about the size it
+// describes (Params is an estimate: slack).
+func (c *Checkpoint) checkSize() error {
 	var stored int64
 	for _, t := range c.SamplingWeights() {
 		stored += t.Numel()
 	}
 	if want := c.Config.Model.Params(); want > 4*stored+1<<20 {
-		return nil, fmt.Errorf("checkpoint: its config describes a generator of about %d parameters but it stores %d weights: not an sgan checkpoint of this config", want, stored)
+		return fmt.Errorf("its config describes a generator of about %d parameters but it stores %d weights: not an sgan checkpoint of this config", want, stored)
+	}
+	return nil
+}
+
+// Sampler builds the generator samples come from (the EMA copy when present) on device d.
+func (c *Checkpoint) Sampler(d torch.Device) (*model.Generator, error) {
+	if err := c.checkSize(); err != nil {
+		return nil, err
 	}
 	G, err := model.NewGenerator(c.Config.Model, 0, d)
 	if err != nil {

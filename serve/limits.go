@@ -21,6 +21,7 @@ const (
 // Internal sizes.
 const (
 	maxQueue        = 64               // libtorch jobs waiting; more get HTTP 503
+	renderPixels    = 64 * 64 * 64     // pixels of one synthesis pass (64 images at 64x64, 4 at 256x256)
 	cacheBytes      = 64 << 20         // rendered files kept
 	keptProjections = 16               // finished projections the page can still show
 	maxLossPoints   = 800              // points per loss curve sent to the page

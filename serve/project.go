@@ -197,6 +197,14 @@ func (s *Server) handleProjectStart(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// A slot before reading: decoding a scan can take hundreds of MB, and projs.add comes after.
+	select {
+	case s.uploads <- struct{}{}:
+		defer func() { <-s.uploads }()
+	default:
+		s.fail(w, r, &httpError{http.StatusTooManyRequests, fmt.Sprintf("%d uploads are already being read: wait for one to finish", MaxProjections)})
+		return
+	}
 	t, name, err := readUpload(w, r, m.side(), m.channels())
 	if err != nil {
 		s.fail(w, r, err)
@@ -250,11 +258,25 @@ func (s *Server) handleProjectStart(w http.ResponseWriter, r *http.Request) {
 // runProjection runs on the queue's thread: the projection (between its steps the queue's quick
 // jobs run, so the page keeps rendering), then its images.
 func (s *Server) runProjection(m *loaded, p *projection) {
+	defer func() { // a bug must not leave the projection "running" and its slot taken forever
+		if r := recover(); r != nil {
+			p.finish(stateFailed, fmt.Errorf("internal error: %v", r))
+		}
+	}()
 	if s.cur != m {
 		p.finish(stateFailed, errModelChanged)
 		return
 	}
 	p.mu.Lock()
+	if p.finished { // cancelled after it left the queue
+		p.mu.Unlock()
+		return
+	}
+	if err := p.ctx.Err(); err != nil { // the server is shutting down
+		p.mu.Unlock()
+		p.finish(stateFailed, err)
+		return
+	}
 	p.state = stateRunning
 	p.mu.Unlock()
 	o := project.DefaultOptions()

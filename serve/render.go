@@ -183,15 +183,20 @@ func (s *Server) renderSeeds(r *http.Request, m *loaded, seeds []uint64, l look)
 	if len(missing) == 0 {
 		return out, nil
 	}
+	// In chunks: one synthesis pass over a whole grid of a large model would take gigabytes.
 	var imgs []image.Image
-	err := s.onQueue(r.Context(), true, m, func() error {
-		m.s.Noise = l.noise
-		var err error
-		imgs, err = m.s.Render(missing, l.psi, l.class)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	chunk := max(1, renderPixels/(m.side()*m.side()))
+	for i := 0; i < len(missing); i += chunk {
+		part := missing[i:min(i+chunk, len(missing))]
+		err := s.onQueue(r.Context(), true, m, func() error {
+			m.s.Noise = l.noise
+			got, err := m.s.Render(part, l.psi, l.class)
+			imgs = append(imgs, got...)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	for j, img := range imgs {
 		b, err := encodePNG(img)

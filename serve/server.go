@@ -59,12 +59,13 @@ type Server struct {
 
 	live  *liveRun // nil unless RunDir
 	projs *projections
+	uploads chan struct{} // slots for uploads being decoded: bounds their memory before projs does
 
 	ctx    context.Context // ends at Close: stops the poller and running projections
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	checkHost bool // answer only requests addressed to a loopback name (set by Serve)
+	checkHost bool // answer only requests addressed to localhost or an IP (set by Serve)
 }
 
 // New loads the model (through the rendering queue) and returns the server. For a run folder
@@ -89,7 +90,8 @@ func New(o Options) (*Server, error) {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{opts: o, q: newQueue(), cache: newCache(cacheBytes), ctx: ctx, cancel: cancel, projs: newProjections()}
+	s := &Server{opts: o, q: newQueue(), cache: newCache(cacheBytes), ctx: ctx, cancel: cancel, projs: newProjections(),
+		uploads: make(chan struct{}, MaxProjections)}
 	path := o.Ckpt
 	if o.RunDir != "" {
 		s.live = newLiveRun(o.RunDir)
@@ -162,12 +164,11 @@ func (s *Server) onQueue(ctx context.Context, quick bool, m *loaded, fn func() e
 }
 
 // Serve answers HTTP requests on ln until ctx ends, then shuts down (waiting briefly for
-// requests in flight). On a loopback address it answers only requests addressed to a loopback
-// name, so that a web site cannot reach the page through DNS rebinding.
+// requests in flight). It answers only requests addressed to localhost or to an IP address, on
+// every listen address (a container's 0.0.0.0 included), so that a web site cannot reach the page
+// through DNS rebinding, which needs a name.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
-		s.checkHost = true
-	}
+	s.checkHost = true
 	hs := &http.Server{Handler: s, ReadHeaderTimeout: headerTimeout, ReadTimeout: uploadTimeout, IdleTimeout: 2 * time.Minute,
 		ErrorLog: log.New(logWriter{s.opts.Logf}, "", 0)}
 	done := make(chan struct{})
@@ -210,15 +211,15 @@ func loopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// ServeHTTP checks the request's Host (on loopback) and Origin (for POSTs) and routes it.
+// ServeHTTP checks the request's Host and Origin (for POSTs) and routes it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.checkHost {
 		host := r.Host
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
-		if !loopbackHost(strings.Trim(host, "[]")) {
-			http.Error(w, fmt.Sprintf("this page answers only requests to a loopback address, not to %q", r.Host), http.StatusForbidden)
+		if h := strings.Trim(host, "[]"); !loopbackHost(h) && net.ParseIP(h) == nil {
+			http.Error(w, fmt.Sprintf("this page answers only requests to localhost or an IP address, not to %q (open it by its IP address)", r.Host), http.StatusForbidden)
 			return
 		}
 	}

@@ -69,11 +69,13 @@ func loadRunConfig(c *cli.Context) (run.Config, error) {
 		}
 		cfg.Model = stored.Model
 	}
+	dirBefore := cfg.Run.Dir
 	if path := c.String("config"); path != "" {
 		if cfg, err = run.LoadConfig(path, cfg); err != nil {
 			return cfg, err
 		}
 	}
+	configDir := cfg.Run.Dir != dirBefore // the config file chose run.dir
 	for _, kv := range c.StringSlice("set") {
 		if err := cfg.Set(kv); err != nil {
 			return cfg, err
@@ -83,7 +85,7 @@ func loadRunConfig(c *cli.Context) (run.Config, error) {
 		cfg.Run.Quiet = true
 	}
 	if resume := c.String("resume"); resume != "" {
-		if err := resumeIntoItsFolder(c, &cfg, resume); err != nil {
+		if err := resumeIntoItsFolder(c, &cfg, resume, configDir); err != nil {
 			return cfg, err
 		}
 	}
@@ -92,9 +94,10 @@ func loadRunConfig(c *cli.Context) (run.Config, error) {
 
 // resumeIntoItsFolder makes a resumed run write into the folder it resumes (RUN for RUN or
 // RUN/models/x.pt), whatever run.dir the preset or the stored config names (a copied run folder
-// stores the original's); a run.dir given explicitly that differs is refused, naming both.
-func resumeIntoItsFolder(c *cli.Context, cfg *run.Config, resume string) error {
-	explicit := c.String("config") != "" && cfg.Run.Dir != run.DefaultConfig().Run.Dir
+// stores the original's); a run.dir given explicitly (by --set, or by --config changing it) that
+// differs is refused, naming both.
+func resumeIntoItsFolder(c *cli.Context, cfg *run.Config, resume string, configDir bool) error {
+	explicit := configDir
 	for _, kv := range c.StringSlice("set") {
 		if k, _, _ := strings.Cut(kv, "="); strings.TrimSpace(k) == "run.dir" {
 			explicit = true

@@ -57,8 +57,8 @@ type Server struct {
 	failed   fileStamp
 	reloadOn bool // a reload is queued or running
 
-	live  *liveRun // nil unless RunDir
-	projs *projections
+	live    *liveRun // nil unless RunDir
+	projs   *projections
 	uploads chan struct{} // slots for uploads being decoded: bounds their memory before projs does
 
 	ctx    context.Context // ends at Close: stops the poller and running projections

@@ -45,9 +45,9 @@ type Trainer struct {
 	log     *run.LossLog
 	tb      *tensorboard.Writer // nil on ranks other than 0
 
-	skipsReported int // unreadable images (data.skip_bad) reported so far
-	tbFlush time.Time           // when tb was last flushed
-	dist    distState
+	skipsReported int       // unreadable images (data.skip_bad) reported so far
+	tbFlush       time.Time // when tb was last flushed
+	dist          distState
 }
 
 // networks are the models of a run and their optimizers.

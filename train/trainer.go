@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 
@@ -451,7 +452,6 @@ func (t *Trainer) checkFinite(stats map[string]float64) error {
 
 // endEpoch writes the epoch's checkpoint, sample grid and loss plot as configured.
 func (t *Trainer) endEpoch(e int) error {
-	tc := t.Cfg.Train
 	if t.dist.rank != 0 {
 		return nil
 	}
@@ -461,27 +461,25 @@ func (t *Trainer) endEpoch(e int) error {
 	}
 	// last.pt goes last: killed between the two writes, the run resumes from the previous
 	// epoch and writes this epoch's checkpoint again.
+	milestone := t.milestone(e)
 	var paths []string
-	if t.milestone(e) {
+	if milestone {
 		paths = append(paths, t.Dir.Epoch(e))
 	}
 	paths = append(paths, t.Dir.Last())
-	milestone := t.milestone(e)
 	if err := t.save(paths...); err != nil {
 		return err
 	}
 	if milestone {
 		t.prune()
 	}
-	for _, s := range tc.SampleEpochs {
-		if s == e {
-			img, err := t.SaveGrid(t.Dir.Grid(e))
-			if err != nil {
-				return err
-			}
-			if err := t.tb.Image("samples/grid", t.pos.step, img); err != nil {
-				return fmt.Errorf("train: %w", err)
-			}
+	if t.sampled(e) {
+		img, err := t.SaveGrid(t.Dir.Grid(e))
+		if err != nil {
+			return err
+		}
+		if err := t.tb.Image("samples/grid", t.pos.step, img); err != nil {
+			return fmt.Errorf("train: %w", err)
 		}
 	}
 	t.flushTB()
@@ -493,6 +491,9 @@ func (t *Trainer) milestone(e int) bool {
 	tc := t.Cfg.Train
 	return e == tc.Epochs || (tc.CheckpointEvery > 0 && e%tc.CheckpointEvery == 0)
 }
+
+// sampled reports whether epoch e gets a sample grid.
+func (t *Trainer) sampled(e int) bool { return slices.Contains(t.Cfg.Train.SampleEpochs, e) }
 
 // repairOutputs makes a resumed run's folder whole again after a kill: the temporary files of
 // writes that never finished go, and the outputs of the last completed epoch that the kill
@@ -520,11 +521,9 @@ func (t *Trainer) repairOutputs() error {
 			return err
 		}
 	}
-	for _, s := range t.Cfg.Train.SampleEpochs {
-		if _, err := os.Stat(t.Dir.Grid(e)); s == e && os.IsNotExist(err) {
-			if _, err := t.SaveGrid(t.Dir.Grid(e)); err != nil {
-				return err
-			}
+	if _, err := os.Stat(t.Dir.Grid(e)); t.sampled(e) && os.IsNotExist(err) {
+		if _, err := t.SaveGrid(t.Dir.Grid(e)); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -84,6 +84,7 @@ type TrainConfig struct {
 	Schedule        []Phase `toml:"schedule" default:"[{epochs = 100, lr = 1e-4}, {epochs = 50, lr = 1e-5}]" doc:"Learning-rate phases, run in order: epochs, Adam lr, and warmup_epochs (a linear ramp from 0\nover the phase's first epochs; 0 = none)."`
 	EMA             bool    `toml:"ema" default:"true" doc:"Keep an exponential moving average of the generator (used for samples)."`
 	EMAKimg         float64 `toml:"ema_kimg" default:"10.0" min:"0" max:"1e6" doc:"Half-life of the moving average in thousands of images."`
+	EMARampup       float64 `toml:"ema_rampup" default:"0.0" min:"0" max:"1" doc:"EMA ramp-up (NVlabs' ema_rampup): the half-life is at most this share of the images shown so far,\nso the average of a young run does not drag in its random start; 0 = off (NVlabs' auto configs: 0.05)."`
 	CheckpointEvery int     `toml:"checkpoint_every" default:"10" min:"0" max:"1000000" doc:"Epochs between checkpoints (the last epoch always gets one); 0 = only the last."`
 	KeepCheckpoints int     `toml:"keep_checkpoints" default:"0" min:"0" max:"1000000" doc:"Newest epoch checkpoints kept; 0 = keep all."`
 	SampleEpochs    []int   `toml:"sample_epochs" default:"[50, 100, 150]" min:"1" max:"1000000" doc:"Epochs after which a sample grid is saved."`
@@ -353,13 +354,18 @@ func (c Config) LRAt(epoch int, frac float64) float64 {
 }
 
 // EMABeta is the per-step decay of the generator's moving average for batchSize images per
-// step: 0.5^(batchSize / (ema_kimg*1000)), as in NVlabs StyleGAN2, so that the average's
-// half-life is ema_kimg thousand images. It is 0 (no averaging) when EMA is off or ema_kimg <= 0.
-func (c Config) EMABeta(batchSize int) float64 {
-	if !c.Train.EMA || c.Train.EMAKimg <= 0 {
+// step after shown images: 0.5^(batchSize / half-life), as in NVlabs StyleGAN2, where the
+// half-life is ema_kimg thousand images, or ema_rampup * shown when that is shorter. It is 0 (no
+// averaging) when EMA is off or the half-life is 0.
+func (c Config) EMABeta(batchSize int, shown int64) float64 {
+	nimg := c.Train.EMAKimg * 1000
+	if r := c.Train.EMARampup; r > 0 {
+		nimg = math.Min(nimg, float64(shown)*r)
+	}
+	if !c.Train.EMA || nimg <= 0 {
 		return 0
 	}
-	return math.Pow(0.5, float64(batchSize)/(c.Train.EMAKimg*1000))
+	return math.Pow(0.5, float64(batchSize)/nimg)
 }
 
 // TOML is the whole configuration as TOML, with a comment above every key saying what it is,

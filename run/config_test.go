@@ -336,19 +336,35 @@ func TestConfigLRAt(t *testing.T) {
 
 func TestConfigEMABeta(t *testing.T) {
 	c := DefaultConfig()
-	if got, want := c.EMABeta(64), math.Pow(0.5, 64.0/10000); math.Abs(got-want) > 1e-15 {
+	if got, want := c.EMABeta(64, 0), math.Pow(0.5, 64.0/10000); math.Abs(got-want) > 1e-15 {
 		t.Errorf("EMABeta(64) = %g, want %g", got, want)
 	}
 	// Half-life: after ema_kimg*1000 images the weight of the start is one half.
-	if got := math.Pow(c.EMABeta(32), 10000.0/32); math.Abs(got-0.5) > 1e-12 {
+	if got := math.Pow(c.EMABeta(32, 1e6), 10000.0/32); math.Abs(got-0.5) > 1e-12 {
 		t.Errorf("half-life weight %g", got)
 	}
+	// Ramp-up (NVlabs: ema_nimg = min(ema_nimg, cur_nimg * ema_rampup)).
+	c.Train.EMARampup = 0.05
+	for _, tt := range []struct {
+		shown int64
+		want  float64
+	}{
+		{0, 0},                                // no images yet: G itself
+		{64000, math.Pow(0.5, 64.0/3200)},     // 5% of 64k images = 3.2k < 10k
+		{200000, math.Pow(0.5, 64.0/10000)},   // 5% = 10k: ema_kimg again
+		{10000000, math.Pow(0.5, 64.0/10000)}, // capped by ema_kimg
+	} {
+		if got := c.EMABeta(64, tt.shown); math.Abs(got-tt.want) > 1e-15 {
+			t.Errorf("ramp-up: EMABeta(64, %d) = %g, want %g", tt.shown, got, tt.want)
+		}
+	}
+	c.Train.EMARampup = 0
 	c.Train.EMA = false
-	if c.EMABeta(64) != 0 {
+	if c.EMABeta(64, 1000) != 0 {
 		t.Error("EMA off: beta != 0")
 	}
 	c.Train.EMA, c.Train.EMAKimg = true, 0
-	if c.EMABeta(64) != 0 {
+	if c.EMABeta(64, 1000) != 0 {
 		t.Error("ema_kimg 0: beta != 0")
 	}
 }

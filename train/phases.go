@@ -108,7 +108,7 @@ func (t *Trainer) trainStep(b *data.Batch, lr float64) (stats map[string]float64
 			})
 		}
 		if it.gStep && t.nets.GEma != nil {
-			torch.EMAUpdate(t.nets.GEma.Store.All(), t.nets.G.Store.All(), t.Cfg.EMABeta(int(rows.Total)))
+			torch.EMAUpdate(t.nets.GEma.Store.All(), t.nets.G.Store.All(), t.Cfg.EMABeta(int(rows.Total), (t.pos.step-1)*rows.Total))
 		}
 		if tc.LogEvery > 0 && t.pos.step%int64(tc.LogEvery) == 0 {
 			stats = map[string]float64{"lr": lr}

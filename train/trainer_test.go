@@ -220,3 +220,32 @@ func TestCPUBudgetEndsTheRun(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainNoiseNone: with train.noise = "none" the noise strengths get no gradient and stay 0
+// (the generator's images cannot depend on noise), while the default "random" moves them.
+func TestTrainNoiseNone(t *testing.T) {
+	for _, tt := range []struct {
+		noise string
+		moved bool
+	}{{"random", true}, {"none", false}} {
+		t.Run(tt.noise, func(t *testing.T) {
+			cfg := tinyRun(t, t.TempDir())
+			cfg.Train.Noise = tt.noise
+			tr := openTrainer(t, cfg, "")
+			defer tr.Close()
+			if err := tr.RunUntil(context.Background(), 6); !errors.Is(err, ErrInterrupted) {
+				t.Fatalf("run returned %v", err)
+			}
+			n, moved := 0, false
+			for _, name := range tr.nets.G.Store.Names() {
+				if strings.HasSuffix(name, ".noise_strength") {
+					n++
+					moved = moved || tr.nets.G.Store.Get(name).Item() != 0
+				}
+			}
+			if n == 0 || moved != tt.moved {
+				t.Errorf("%d noise strengths, moved from 0: %v, want %v", n, moved, tt.moved)
+			}
+		})
+	}
+}

@@ -103,7 +103,13 @@ func (G *Generator) Synthesize(ws *torch.Tensor, mode NoiseMode, g *torch.Genera
 // SynthesizeRows is Synthesize for a batch that is rows of a larger one (see Rows): in
 // NoiseRandom mode each layer draws noise for rows.Total samples and keeps the batch's rows.
 func (G *Generator) SynthesizeRows(ws *torch.Tensor, mode NoiseMode, g *torch.Generator, rows Rows) *torch.Tensor {
-	return G.synthesis.forward(ws, noiseInput{mode: mode, gen: g, rows: rows})
+	return G.SynthesizeTraining(ws, mode, g, rows, 0)
+}
+
+// SynthesizeTraining is SynthesizeRows with random noise only in the layers of resolution at
+// most maxRes (0: all), so that the strengths of the others stay as they are.
+func (G *Generator) SynthesizeTraining(ws *torch.Tensor, mode NoiseMode, g *torch.Generator, rows Rows, maxRes int64) *torch.Tensor {
+	return G.synthesis.forward(ws, noiseInput{mode: mode, gen: g, rows: rows, maxRes: maxRes})
 }
 
 // NoiseNames lists the names of the per-layer noise buffers ("synthesis.b8.conv0.noise_const",

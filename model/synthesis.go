@@ -30,7 +30,9 @@ type noiseInput struct {
 	mode NoiseMode
 	gen  *torch.Generator // NoiseRandom: the generator (nil: libtorch's default)
 	rows Rows
-	maps map[string]*torch.Tensor // NoiseConst: explicit maps by buffer name, in place of the buffers (nil: the buffers)
+	// maxRes > 0 leaves the noise out of layers above this resolution (NoiseRandom only).
+	maxRes int64
+	maps   map[string]*torch.Tensor // NoiseConst: explicit maps by buffer name, in place of the buffers (nil: the buffers)
 }
 
 // SynthesisLayer is NVlabs' SynthesisLayer: a 3x3 conv whose input channels are scaled by a
@@ -82,8 +84,9 @@ func (l *SynthesisLayer) forward(x, w *torch.Tensor, noise noiseInput) (res *tor
 		y = torch.Conv2d(x, l.weight, nil, torch.ConvOpts{Padding: [2]int64{1, 1}})
 	}
 	y = y.Mul(d.Reshape(n, out, 1, 1))
-	switch noise.mode {
-	case NoiseRandom:
+	switch {
+	case noise.mode == NoiseRandom && noise.maxRes > 0 && l.res > noise.maxRes:
+	case noise.mode == NoiseRandom:
 		var z *torch.Tensor
 		if noise.rows.Total > 0 {
 			z = torch.Randn([]int64{noise.rows.Total, 1, l.res, l.res}, noise.gen, torch.Options{Device: y.Device()}).Narrow(0, noise.rows.Offset, n)
@@ -91,7 +94,7 @@ func (l *SynthesisLayer) forward(x, w *torch.Tensor, noise noiseInput) (res *tor
 			z = torch.Randn([]int64{n, 1, l.res, l.res}, noise.gen, torch.Options{Device: y.Device()})
 		}
 		y = y.Add(z.Mul(l.noiseStrength))
-	case NoiseConst:
+	case noise.mode == NoiseConst:
 		c := l.noiseConst
 		if noise.maps != nil {
 			if c = noise.maps[l.noiseName]; c == nil {

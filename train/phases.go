@@ -162,7 +162,7 @@ func (t *Trainer) dMain(it *iteration) map[string]*torch.Tensor {
 	var fake *torch.Tensor
 	torch.NoGrad(func() {
 		ws, _ := t.latents(it.rows, it.c)
-		fake = t.nets.G.SynthesizeRows(ws, t.noise(), t.gen, it.rows.Rows)
+		fake = t.nets.G.SynthesizeTraining(ws, t.noise(), t.gen, it.rows.Rows, int64(t.Cfg.Train.NoiseMaxRes))
 	})
 	real := it.real
 	withR1 := t.r1Every()
@@ -242,7 +242,7 @@ func (t *Trainer) frozenCritic() func() {
 func (t *Trainer) gMain(it *iteration) map[string]*torch.Tensor {
 	defer t.frozenCritic()()
 	ws, w := t.latents(it.rows, it.c)
-	img := t.nets.G.SynthesizeRows(ws, t.noise(), t.gen, it.rows.Rows)
+	img := t.nets.G.SynthesizeTraining(ws, t.noise(), t.gen, it.rows.Rows, int64(t.Cfg.Train.NoiseMaxRes))
 	loss := t.loss.generator(t.critic(img, it.c, it.rows, callGenerator))
 	vals := map[string]*torch.Tensor{"loss_g": loss.Detach()}
 	if t.plEvery() {
@@ -284,7 +284,7 @@ func (t *Trainer) pathLengthPenalty(it *iteration) *torch.Tensor {
 	m := max(it.rows.Total/2, 1)
 	pr := plShare(m, t.dist.rank, t.dist.world)
 	pws, _ := t.latents(pr, pr.of(it.cAll))
-	lengths := pathLengths(t.nets.G.SynthesizeRows(pws, t.noise(), t.gen, pr.Rows), pws, t.gen, pr.Rows)
+	lengths := pathLengths(t.nets.G.SynthesizeTraining(pws, t.noise(), t.gen, pr.Rows, int64(t.Cfg.Train.NoiseMaxRes)), pws, t.gen, pr.Rows)
 	mean := t.globalMean(lengths, m)
 	if t.plMean == 0 {
 		t.plMean = mean

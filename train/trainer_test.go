@@ -221,30 +221,37 @@ func TestCPUBudgetEndsTheRun(t *testing.T) {
 	}
 }
 
-// TestTrainNoiseNone: with train.noise = "none" the noise strengths get no gradient and stay 0
-// (the generator's images cannot depend on noise), while the default "random" moves them.
-func TestTrainNoiseNone(t *testing.T) {
+// TestTrainNoiseModes: with train.noise = "none" the noise strengths get no gradient and stay 0
+// (the generator's images cannot depend on noise), the default "random" moves them, and
+// train.noise_max_res = 8 moves only those of the 4x4 and 8x8 layers.
+func TestTrainNoiseModes(t *testing.T) {
 	for _, tt := range []struct {
-		noise string
-		moved bool
-	}{{"random", true}, {"none", false}} {
-		t.Run(tt.noise, func(t *testing.T) {
+		noise  string
+		maxRes int
+		moved  string // the layers (by block) whose strengths must move; the others stay 0
+	}{{"random", 0, "b4 b8 b16 b32"}, {"none", 0, ""}, {"random", 8, "b4 b8"}} {
+		t.Run(fmt.Sprintf("%s-%d", tt.noise, tt.maxRes), func(t *testing.T) {
 			cfg := tinyRun(t, t.TempDir())
-			cfg.Train.Noise = tt.noise
+			cfg.Train.Noise, cfg.Train.NoiseMaxRes = tt.noise, tt.maxRes
 			tr := openTrainer(t, cfg, "")
 			defer tr.Close()
 			if err := tr.RunUntil(context.Background(), 6); !errors.Is(err, ErrInterrupted) {
 				t.Fatalf("run returned %v", err)
 			}
-			n, moved := 0, false
+			n := 0
 			for _, name := range tr.nets.G.Store.Names() {
-				if strings.HasSuffix(name, ".noise_strength") {
-					n++
-					moved = moved || tr.nets.G.Store.Get(name).Item() != 0
+				if !strings.HasSuffix(name, ".noise_strength") {
+					continue
+				}
+				n++
+				block := strings.Split(name, ".")[1]
+				want := strings.Contains(" "+tt.moved+" ", " "+block+" ")
+				if got := tr.nets.G.Store.Get(name).Item() != 0; got != want {
+					t.Errorf("%s moved from 0: %v, want %v", name, got, want)
 				}
 			}
-			if n == 0 || moved != tt.moved {
-				t.Errorf("%d noise strengths, moved from 0: %v, want %v", n, moved, tt.moved)
+			if n == 0 {
+				t.Error("no noise strengths")
 			}
 		})
 	}

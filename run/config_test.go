@@ -26,7 +26,7 @@ func TestConfigPresetsValid(t *testing.T) {
 		t.Errorf("recipe preset differs from DefaultConfig")
 	}
 	_, err := Preset("huge")
-	if err == nil || !strings.Contains(err.Error(), "recipe, demo, tiny") {
+	if err == nil || !strings.Contains(err.Error(), "recipe, demo, gpu, tiny") {
 		t.Errorf("Preset(huge) error = %v, want one listing the presets", err)
 	}
 	tiny, _ := Preset("tiny")

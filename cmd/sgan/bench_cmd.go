@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
 
+	"sgan/run"
 	"sgan/train"
 )
 
@@ -17,7 +19,7 @@ func benchCommand() *cli.Command {
 		Usage: "time training steps and the generator forward (scripts/bench compares them with PyTorch)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "TOML config"},
-			&cli.StringFlag{Name: "preset", Value: "demo", Usage: "preset: recipe, demo or tiny"},
+			&cli.StringFlag{Name: "preset", Value: "demo", Usage: "preset: " + strings.Join(run.Presets, ", ")},
 			&cli.StringSliceFlag{Name: "set", Usage: "override a key (repeatable)"},
 			&cli.IntFlag{Name: "warmup", Value: 3, Usage: "untimed steps first"},
 			&cli.IntFlag{Name: "steps", Value: 10, Usage: "timed steps"},

@@ -112,6 +112,25 @@ func (G *Generator) SynthesizeTraining(ws *torch.Tensor, mode NoiseMode, g *torc
 	return G.synthesis.forward(ws, noiseInput{mode: mode, gen: g, rows: rows, maxRes: maxRes})
 }
 
+// ZeroNoiseAbove sets the noise strengths of the synthesis layers above resolution res to 0 (res
+// 0: every layer), so that a network trained without those noise inputs renders the same image
+// whatever the noise mode, also when its weights came from a model trained with them.
+func (G *Generator) ZeroNoiseAbove(res int64) {
+	for _, n := range G.Store.Names() {
+		if !strings.HasSuffix(n, ".noise_strength") {
+			continue
+		}
+		var r int64
+		if _, err := fmt.Sscanf(strings.Split(n, ".")[1], "b%d", &r); err != nil {
+			panic(fmt.Sprintf("model: noise strength %s is not in a synthesis block", n)) // names are ours
+		}
+		if r > res {
+			t := G.Store.Get(n)
+			torch.NoGrad(func() { t.Zero() })
+		}
+	}
+}
+
 // NoiseNames lists the names of the per-layer noise buffers ("synthesis.b8.conv0.noise_const",
 // ...) in layer order; each is a [res, res] tensor in Store.
 func (G *Generator) NoiseNames() []string {

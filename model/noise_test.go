@@ -70,3 +70,50 @@ func TestSynthesizeNoise(t *testing.T) {
 		t.Errorf("missing map: want an error naming %s, got %v", names[2], err)
 	}
 }
+
+// TestZeroNoiseAbove: the strengths of the layers above the resolution go to 0, the others keep
+// their values, and afterwards NoiseConst renders what NoiseNone renders when none is left.
+func TestZeroNoiseAbove(t *testing.T) {
+	s := torch.NewScope()
+	defer s.Close()
+	G, err := NewGenerator(tinyConfig(16, 0), 7, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer G.Free()
+	fill := func() {
+		torch.NoGrad(func() {
+			for _, n := range G.Store.Names() {
+				if strings.HasSuffix(n, ".noise_strength") {
+					G.Store.Get(n).Fill(0.5)
+				}
+			}
+		})
+	}
+	fill()
+	G.ZeroNoiseAbove(8)
+	for _, n := range G.Store.Names() {
+		if !strings.HasSuffix(n, ".noise_strength") {
+			continue
+		}
+		want := 0.5
+		if strings.Contains(n, ".b16.") {
+			want = 0
+		}
+		if got := G.Store.Get(n).Item(); got != want {
+			t.Errorf("%s = %g, want %g", n, got, want)
+		}
+	}
+	fill()
+	G.ZeroNoiseAbove(0)
+	g, _ := torch.NewGenerator(torch.CPU, 1)
+	defer g.Close()
+	ws := G.Broadcast(G.Map(torch.Randn([]int64{2, 16}, g, torch.Options{}), nil))
+	var d float64
+	torch.NoGrad(func() {
+		d = G.Synthesize(ws, NoiseConst, nil).Sub(G.Synthesize(ws, NoiseNone, nil)).Abs().SumAll().Item()
+	})
+	if d != 0 {
+		t.Errorf("all strengths zeroed: const and none noise differ by %g", d)
+	}
+}

@@ -33,6 +33,14 @@ func TestConfigPresetsValid(t *testing.T) {
 	if tiny.Model.Resolution != 32 || tiny.Train.BatchSize != 4 || tiny.Train.Epochs != 2 || !reflect.DeepEqual(tiny.Train.SampleEpochs, []int{2}) {
 		t.Errorf("tiny preset = %+v", tiny)
 	}
+	// The gpu preset is NVlabs' auto configuration (train.py --cfg=auto, one GPU): keep it on
+	// NVlabs' formulas if its resolution or batch change.
+	gpu, _ := Preset("gpu")
+	res, mb := float64(gpu.Model.Resolution), float64(gpu.Train.BatchSize)
+	if mb != min(4096/res, 32) || math.Abs(gpu.Train.R1Gamma-0.0002*res*res/mb) > 1e-12 || gpu.Train.EMAKimg != mb*10/32 ||
+		gpu.Model.ChannelBase != 16384 || gpu.Train.EMARampup != 0.05 || gpu.Train.Augment != "ada" {
+		t.Errorf("gpu preset is off NVlabs' auto rules: %+v", gpu)
+	}
 	demo, _ := Preset("demo")
 	if demo.Model.ChannelsAt(64) != 16 || demo.Train.SampleEpochs[len(demo.Train.SampleEpochs)-1] != demo.Train.Epochs {
 		t.Errorf("demo preset: %d maps at 64, sample epochs %v", demo.Model.ChannelsAt(64), demo.Train.SampleEpochs)

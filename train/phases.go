@@ -108,7 +108,7 @@ func (t *Trainer) trainStep(b *data.Batch, lr float64) (stats map[string]float64
 			})
 		}
 		if it.gStep && t.nets.GEma != nil {
-			torch.EMAUpdate(t.nets.GEma.Store.All(), t.nets.G.Store.All(), t.Cfg.EMABeta(int(rows.Total), (t.pos.step-1)*rows.Total))
+			torch.EMAUpdate(t.nets.GEma.Store.All(), t.nets.G.Store.All(), t.Cfg.EMABeta(int(rows.Total), (t.pos.gSteps-1)*rows.Total))
 		}
 		if tc.LogEvery > 0 && t.pos.step%int64(tc.LogEvery) == 0 {
 			stats = map[string]float64{"lr": lr}
@@ -293,6 +293,27 @@ func (t *Trainer) pathLengthPenalty(it *iteration) *torch.Tensor {
 	}
 	// The global mean over m rows, as this rank's part of the average over ranks.
 	return lengths.SubS(t.plMean).Square().SumAll().MulS(float64(t.dist.world) / float64(m))
+}
+
+// silenceNoise zeroes the noise strengths of the layers that train without noise inputs
+// (train.noise, train.noise_max_res) in G and its average, so that weights from --init or a run
+// trained with noise do not keep strengths that training never uses and sampling would.
+func (t *Trainer) silenceNoise() {
+	above := int64(-1)
+	switch tc := t.Cfg.Train; {
+	case tc.Noise == "none":
+		above = 0
+	case tc.NoiseMaxRes > 0:
+		above = int64(tc.NoiseMaxRes)
+	}
+	if above < 0 {
+		return
+	}
+	for _, g := range []*model.Generator{t.nets.G, t.nets.GEma} {
+		if g != nil {
+			g.ZeroNoiseAbove(above)
+		}
+	}
 }
 
 // noise is the synthesis noise mode of training (train.noise).

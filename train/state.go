@@ -144,6 +144,7 @@ func (t *Trainer) InitFrom(path string) error {
 		report = append(report, r)
 	}
 	fmt.Fprintf(t.Out, "sgan: initialized from %s: %s\n", path, strings.Join(report, "; "))
+	t.silenceNoise()
 	return t.syncStart()
 }
 

@@ -146,6 +146,7 @@ func OpenDist(cfg run.Config, resume string, pg *torch.ProcessGroup) (*Trainer, 
 			return nil, err
 		}
 	}
+	t.silenceNoise()
 	if err := t.syncStart(); err != nil {
 		t.Close()
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"sgan/model"
 	"sgan/run"
 	"sgan/torch"
 )
@@ -252,6 +253,17 @@ func TestTrainNoiseModes(t *testing.T) {
 			}
 			if n == 0 {
 				t.Error("no noise strengths")
+			}
+			// Switching the noise off (as --init or a resume with train.noise = "none" does) zeroes
+			// the strengths the run will not train, in G and in its average.
+			tr.Cfg.Train.Noise = "none"
+			tr.silenceNoise()
+			for _, g := range []*model.Generator{tr.nets.G, tr.nets.GEma} {
+				for _, name := range g.Store.Names() {
+					if strings.HasSuffix(name, ".noise_strength") && g.Store.Get(name).Item() != 0 {
+						t.Errorf("after silenceNoise %s = %g", name, g.Store.Get(name).Item())
+					}
+				}
 			}
 		})
 	}

@@ -30,7 +30,7 @@ func trainCommand() *cli.Command {
 			"set (SGAN_DIST_TIMEOUT, default 5m: how long to wait for a peer). train.batch_size is global.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "TOML config (see sgan config init)"},
-			&cli.StringFlag{Name: "preset", Usage: "start from a preset: recipe (the reference recipe), demo (CPU-sized), gpu (recommended for a GPU) or tiny (tests)"},
+			&cli.StringFlag{Name: "preset", Usage: "start from a preset: " + strings.Join(run.Presets, ", ") + " (recipe: the reference recipe; demo: CPU-sized; gpu: recommended on a GPU; tiny: tests)"},
 			&cli.StringSliceFlag{Name: "set", Usage: "override a key, e.g. --set train.batch_size=32 (repeatable)"},
 			&cli.StringFlag{Name: "resume", Usage: "continue a run: its folder or a checkpoint file"},
 			&cli.StringFlag{Name: "init", Usage: "start from a trained model (a checkpoint, or `sgan convert` of an NVlabs pickle): transfer learning with fresh optimizers and schedule; its model config is the default"},

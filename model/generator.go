@@ -116,17 +116,11 @@ func (G *Generator) SynthesizeTraining(ws *torch.Tensor, mode NoiseMode, g *torc
 // 0: every layer), so that a network trained without those noise inputs renders the same image
 // whatever the noise mode, also when its weights came from a model trained with them.
 func (G *Generator) ZeroNoiseAbove(res int64) {
-	for _, n := range G.Store.Names() {
-		if !strings.HasSuffix(n, ".noise_strength") {
-			continue
-		}
-		var r int64
-		if _, err := fmt.Sscanf(strings.Split(n, ".")[1], "b%d", &r); err != nil {
-			panic(fmt.Sprintf("model: noise strength %s is not in a synthesis block", n)) // names are ours
-		}
-		if r > res {
-			t := G.Store.Get(n)
-			torch.NoGrad(func() { t.Zero() })
+	for _, b := range G.synthesis.blocks {
+		for _, l := range []*SynthesisLayer{b.conv0, b.conv1} {
+			if l != nil && l.res > res {
+				torch.NoGrad(func() { l.noiseStrength.Zero() })
+			}
 		}
 	}
 }

@@ -162,7 +162,7 @@ func (t *Trainer) dMain(it *iteration) map[string]*torch.Tensor {
 	var fake *torch.Tensor
 	torch.NoGrad(func() {
 		ws, _ := t.latents(it.rows, it.c)
-		fake = t.nets.G.SynthesizeTraining(ws, t.noise(), t.gen, it.rows.Rows, int64(t.Cfg.Train.NoiseMaxRes))
+		fake = t.synthesize(ws, it.rows.Rows)
 	})
 	real := it.real
 	withR1 := t.r1Every()
@@ -242,7 +242,7 @@ func (t *Trainer) frozenCritic() func() {
 func (t *Trainer) gMain(it *iteration) map[string]*torch.Tensor {
 	defer t.frozenCritic()()
 	ws, w := t.latents(it.rows, it.c)
-	img := t.nets.G.SynthesizeTraining(ws, t.noise(), t.gen, it.rows.Rows, int64(t.Cfg.Train.NoiseMaxRes))
+	img := t.synthesize(ws, it.rows.Rows)
 	loss := t.loss.generator(t.critic(img, it.c, it.rows, callGenerator))
 	vals := map[string]*torch.Tensor{"loss_g": loss.Detach()}
 	if t.plEvery() {
@@ -284,7 +284,7 @@ func (t *Trainer) pathLengthPenalty(it *iteration) *torch.Tensor {
 	m := max(it.rows.Total/2, 1)
 	pr := plShare(m, t.dist.rank, t.dist.world)
 	pws, _ := t.latents(pr, pr.of(it.cAll))
-	lengths := pathLengths(t.nets.G.SynthesizeTraining(pws, t.noise(), t.gen, pr.Rows, int64(t.Cfg.Train.NoiseMaxRes)), pws, t.gen, pr.Rows)
+	lengths := pathLengths(t.synthesize(pws, pr.Rows), pws, t.gen, pr.Rows)
 	mean := t.globalMean(lengths, m)
 	if t.plMean == 0 {
 		t.plMean = mean
@@ -295,17 +295,36 @@ func (t *Trainer) pathLengthPenalty(it *iteration) *torch.Tensor {
 	return lengths.SubS(t.plMean).Square().SumAll().MulS(float64(t.dist.world) / float64(m))
 }
 
-// silenceNoise zeroes the noise strengths of the layers that train without noise inputs
-// (train.noise, train.noise_max_res) in G and its average, so that weights from --init or a run
-// trained with noise do not keep strengths that training never uses and sampling would.
-func (t *Trainer) silenceNoise() {
-	above := int64(-1)
+// noiseAbove is the resolution above which the run trains without noise inputs: -1 when every
+// layer has them, 0 when none has (train.noise = "none"), else train.noise_max_res.
+func (t *Trainer) noiseAbove() int64 {
 	switch tc := t.Cfg.Train; {
 	case tc.Noise == "none":
-		above = 0
+		return 0
 	case tc.NoiseMaxRes > 0:
-		above = int64(tc.NoiseMaxRes)
+		return int64(tc.NoiseMaxRes)
 	}
+	return -1
+}
+
+// synthesize renders training images from ws with the run's noise inputs (train.noise,
+// train.noise_max_res).
+func (t *Trainer) synthesize(ws *torch.Tensor, rows model.Rows) *torch.Tensor {
+	switch above := t.noiseAbove(); above {
+	case 0:
+		return t.nets.G.SynthesizeRows(ws, model.NoiseNone, t.gen, rows)
+	case -1:
+		return t.nets.G.SynthesizeRows(ws, model.NoiseRandom, t.gen, rows)
+	default:
+		return t.nets.G.SynthesizeTraining(ws, model.NoiseRandom, t.gen, rows, above)
+	}
+}
+
+// silenceNoise zeroes the noise strengths of the layers that train without noise inputs in G
+// and its average, so that weights from --init or a run trained with noise do not keep strengths
+// that training never uses and sampling would.
+func (t *Trainer) silenceNoise() {
+	above := t.noiseAbove()
 	if above < 0 {
 		return
 	}
@@ -314,12 +333,4 @@ func (t *Trainer) silenceNoise() {
 			g.ZeroNoiseAbove(above)
 		}
 	}
-}
-
-// noise is the synthesis noise mode of training (train.noise).
-func (t *Trainer) noise() model.NoiseMode {
-	if t.Cfg.Train.Noise == "none" {
-		return model.NoiseNone
-	}
-	return model.NoiseRandom
 }

@@ -42,7 +42,7 @@ func TestConfigPresetsValid(t *testing.T) {
 		t.Errorf("gpu preset is off NVlabs' auto rules: %+v", gpu)
 	}
 	demo, _ := Preset("demo")
-	if demo.Model.ChannelsAt(64) != 16 || demo.Train.SampleEpochs[len(demo.Train.SampleEpochs)-1] != demo.Train.Epochs {
+	if demo.Model.ChannelsAt(64) != 4 || demo.Train.SampleEpochs[len(demo.Train.SampleEpochs)-1] != demo.Train.Epochs {
 		t.Errorf("demo preset: %d maps at 64, sample epochs %v", demo.Model.ChannelsAt(64), demo.Train.SampleEpochs)
 	}
 }

@@ -33,7 +33,7 @@ type Info struct {
 }
 
 // String is how sgan names the model in the one line it prints: "the built-in demo model
-// (trained on the embedded demo slices, 170 epochs)".
+// (trained on the embedded demo slices, 240 epochs)".
 func (i Info) String() string {
 	return fmt.Sprintf("the built-in demo model (trained on %s, %d epochs)", i.Data, i.Epochs)
 }

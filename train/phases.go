@@ -308,16 +308,13 @@ func (t *Trainer) noiseAbove() int64 {
 }
 
 // synthesize renders training images from ws with the run's noise inputs (train.noise,
-// train.noise_max_res).
+// train.noise_max_res; SynthesizeTraining reads 0 as every layer).
 func (t *Trainer) synthesize(ws *torch.Tensor, rows model.Rows) *torch.Tensor {
-	switch above := t.noiseAbove(); above {
-	case 0:
-		return t.nets.G.SynthesizeRows(ws, model.NoiseNone, t.gen, rows)
-	case -1:
-		return t.nets.G.SynthesizeRows(ws, model.NoiseRandom, t.gen, rows)
-	default:
-		return t.nets.G.SynthesizeTraining(ws, model.NoiseRandom, t.gen, rows, above)
+	mode := model.NoiseRandom
+	if t.Cfg.Train.Noise == "none" {
+		mode = model.NoiseNone
 	}
+	return t.nets.G.SynthesizeTraining(ws, mode, t.gen, rows, int64(t.Cfg.Train.NoiseMaxRes))
 }
 
 // silenceNoise zeroes the noise strengths of the layers that train without noise inputs in G

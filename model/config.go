@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 	"math/bits"
 
@@ -20,6 +21,7 @@ type Config struct {
 	MappingLayers       int     `toml:"mapping_layers" default:"8" min:"1" max:"32" doc:"Fully connected layers of the mapping network."`
 	MappingLRMul        float64 `toml:"mapping_lr_mul" default:"0.01" gt:"0" max:"10" doc:"Learning-rate multiplier of the mapping networks' layers."`
 	ChannelBase         int     `toml:"channel_base" default:"32768" min:"1" max:"1048576" doc:"Feature maps at resolution r are min(channel_base / r, channel_max)."`
+	CriticChannelBase   int     `toml:"critic_channel_base" default:"0" min:"0" max:"1048576" doc:"The critic's feature maps at resolution r are min(critic_channel_base / r, channel_max); 0 = the\ngenerator's channel_base (NVlabs' configs). A critic wider than a narrow CPU generator sees fine\nanatomy the generator's few maps at 64x64 cannot be judged on otherwise."`
 	ChannelMax          int     `toml:"channel_max" default:"512" min:"1" max:"4096" doc:"Cap on feature maps per layer."`
 	NumClasses          int     `toml:"num_classes" default:"0" min:"0" max:"10000" doc:"0 = unconditional, else labels 0..n-1 (set from the data when data.conditional)."`
 	MbstdGroup          int     `toml:"mbstd_group" default:"4" min:"1" max:"1024" doc:"Minibatch-stddev group size in the critic."`
@@ -48,6 +50,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("model.channels = %d: must be 1 (grayscale) or 3 (RGB)", c.Channels)
 	case c.ChannelBase < c.Resolution:
 		return fmt.Errorf("model.channel_base = %d: gives no feature maps at %dx%d; must be at least model.resolution", c.ChannelBase, c.Resolution, c.Resolution)
+	case c.CriticChannelBase != 0 && c.CriticChannelBase < c.Resolution:
+		return fmt.Errorf("model.critic_channel_base = %d: gives the critic no feature maps at %dx%d; must be 0 (= channel_base) or at least model.resolution", c.CriticChannelBase, c.Resolution, c.Resolution)
 	case c.Params() > MaxParams:
 		return fmt.Errorf("model: channel_base %d, channel_max %d, w_dim %d at %dx%d make about %d parameters per network, more than model.MaxParams (%d)",
 			c.ChannelBase, c.ChannelMax, c.WDim, c.Resolution, c.Resolution, c.Params(), int64(MaxParams))
@@ -63,7 +67,17 @@ const MaxParams = 1 << 30
 // Params estimates the larger of the generator's and the critic's parameter counts (weights of
 // every layer; biases and small buffers left out).
 func (c Config) Params() int64 {
-	var g, d int64
+	g, d := c.paramsGD()
+	return max(g, d)
+}
+
+// GeneratorParams estimates the generator's parameter count (as Params).
+func (c Config) GeneratorParams() int64 {
+	g, _ := c.paramsGD()
+	return g
+}
+
+func (c Config) paramsGD() (g, d int64) {
 	sq := func(a, b int) int64 { return int64(a) * int64(b) }
 	in := c.ZDim
 	if c.NumClasses > 0 {
@@ -77,19 +91,25 @@ func (c Config) Params() int64 {
 		if res > 4 {
 			prev := c.ChannelsAt(res / 2)
 			g += 9*sq(prev, out) + sq(c.WDim, prev) // conv0 and its affine
-			d += 9*sq(out, out) + 10*sq(out, prev)  // conv0, conv1 and skip
+			dout, dprev := c.CriticChannelsAt(res), c.CriticChannelsAt(res/2)
+			d += 9*sq(dout, dout) + 10*sq(dout, dprev) // conv0, conv1 and skip
 		}
 	}
-	c4 := c.ChannelsAt(4)
-	d += sq(c.ChannelsAt(c.Resolution), c.Channels) + 9*sq(c4+1, c4) + 16*sq(c4, c4) + sq(c4, c4)
+	c4 := c.CriticChannelsAt(4)
+	d += sq(c.CriticChannelsAt(c.Resolution), c.Channels) + 9*sq(c4+1, c4) + 16*sq(c4, c4) + sq(c4, c4)
 	if c.NumClasses > 0 {
 		d += sq(c.NumClasses, c4) + int64(c.CriticMappingLayers)*sq(c4, c4)
 	}
-	return max(g, d)
+	return g, d
 }
 
 // ChannelsAt is the number of feature maps at resolution res.
 func (c Config) ChannelsAt(res int) int { return min(c.ChannelBase/res, c.ChannelMax) }
+
+// CriticChannelsAt is the number of the critic's feature maps at resolution res.
+func (c Config) CriticChannelsAt(res int) int {
+	return min(cmp.Or(c.CriticChannelBase, c.ChannelBase)/res, c.ChannelMax)
+}
 
 // Log2Res is log2(Resolution).
 func (c Config) Log2Res() int { return bits.Len(uint(c.Resolution)) - 1 }

@@ -38,7 +38,7 @@ func NewCritic(cfg Config, seed uint64, d torch.Device) (*Critic, error) {
 		}
 		cmapDim := 0
 		if cfg.NumClasses > 0 {
-			cmapDim = cfg.ChannelsAt(4)
+			cmapDim = cfg.CriticChannelsAt(4)
 			D.mapping = newMappingNetwork(root.sub("mapping"), g, MappingOptions{
 				CDim: cfg.NumClasses, WDim: cmapDim, Layers: cfg.CriticMappingLayers, LRMul: cfg.MappingLRMul,
 			})
@@ -101,7 +101,7 @@ type DiscriminatorBlock struct {
 }
 
 func newDiscriminatorBlock(p prefix, g *torch.Generator, cfg Config, res int) *DiscriminatorBlock {
-	tmp, out := cfg.ChannelsAt(res), cfg.ChannelsAt(res/2)
+	tmp, out := cfg.CriticChannelsAt(res), cfg.CriticChannelsAt(res/2)
 	clamp := cfg.ConvClamp
 	b := &DiscriminatorBlock{res: res, tmp: tmp}
 	newResampleFilter(p)
@@ -174,7 +174,7 @@ type DiscriminatorEpilogue struct {
 }
 
 func newDiscriminatorEpilogue(p prefix, g *torch.Generator, cfg Config, cmapDim int) *DiscriminatorEpilogue {
-	c := cfg.ChannelsAt(4)
+	c := cfg.CriticChannelsAt(4)
 	outDim := 1
 	if cmapDim > 0 {
 		outDim = cmapDim

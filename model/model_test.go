@@ -129,7 +129,9 @@ func TestStoreLoadListsEveryProblem(t *testing.T) {
 func TestParamsEstimate(t *testing.T) {
 	s := torch.NewScope()
 	defer s.Close()
-	for _, c := range []Config{tinyConfig(32, 0), tinyConfig(64, 2), DefaultConfig()} {
+	wideCritic := tinyConfig(32, 0)
+	wideCritic.CriticChannelBase = 4 * wideCritic.ChannelBase // the critic is the larger network
+	for _, c := range []Config{tinyConfig(32, 0), tinyConfig(64, 2), DefaultConfig(), wideCritic} {
 		if c.Resolution == 64 && c.ZDim == 512 {
 			c.ChannelBase, c.ChannelMax = 4096, 128 // keep the test's allocation small
 		}
@@ -144,6 +146,12 @@ func TestParamsEstimate(t *testing.T) {
 		real := max(G.Store.NumParams(), D.Store.NumParams())
 		if est := c.Params(); est < real*95/100 || est > real*105/100 {
 			t.Errorf("%+v: estimate %d, real %d", c, est, real)
+		}
+		if est, real := c.GeneratorParams(), G.Store.NumParams(); est < real*95/100 || est > real*105/100 {
+			t.Errorf("%+v: generator estimate %d, real %d", c, est, real)
+		}
+		if c.CriticChannelBase != 0 && D.Store.NumParams() <= 2*G.Store.NumParams() {
+			t.Errorf("critic_channel_base %d: critic %d params, generator %d", c.CriticChannelBase, D.Store.NumParams(), G.Store.NumParams())
 		}
 		G.Free()
 		D.Free()

@@ -61,6 +61,7 @@ func loadFixture(t *testing.T, name string) *fixture {
 	cfg.MappingLayers, cfg.CriticMappingLayers = m("mapping_layers"), m("critic_mapping_layers")
 	cfg.NumClasses = m("num_classes")
 	cfg.ChannelBase, cfg.ChannelMax = m("channel_base"), m("channel_max")
+	cfg.CriticChannelBase = m("critic_channel_base") // absent (0) in fixtures whose D shares G's
 	cfg.MbstdGroup = m("mbstd_group")
 	cfg.ConvClamp = a.Floats["meta/conv_clamp"]
 	return &fixture{name: name, cfg: cfg, a: a, psi: a.Floats["meta/psi"], n: int64(m("batch"))}

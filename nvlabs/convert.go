@@ -303,6 +303,14 @@ func modelConfig(G, D *pickle.Network) (model.Config, []string, error) {
 		if err != nil {
 			return failD(err)
 		}
+		if x.name == "channel_base" && v != int64(x.want) {
+			// NVlabs' D takes its own channel_base: sgan's model.critic_channel_base.
+			if v < int64(c.Resolution) || v > 1<<20 {
+				return failD(fmt.Errorf("channel_base = %d: must be from %d to %d", v, c.Resolution, 1<<20))
+			}
+			c.CriticChannelBase = int(v)
+			continue
+		}
 		if v != int64(x.want) {
 			return failD(fmt.Errorf("%s = %d but G's is %d: sgan's generator and critic share one model config", x.name, v, x.want))
 		}
@@ -326,7 +334,7 @@ func modelConfig(G, D *pickle.Network) (model.Config, []string, error) {
 	c.MbstdGroup = int(group)
 	for _, e := range []error{
 		d.want("architecture", "resnet"), de.want("mbstd_num_channels", 1), de.want("activation", "lrelu"),
-		d.want("cmap_dim", c.ChannelsAt(4)),
+		d.want("cmap_dim", c.CriticChannelsAt(4)),
 	} {
 		if e != nil {
 			return failD(e)

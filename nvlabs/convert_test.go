@@ -36,9 +36,11 @@ func TestConvertRendersNVlabsImages(t *testing.T) {
 		name               string
 		res, ch, z, layers int
 		classes            int
+		criticBase         int // D's own channel_base (model.critic_channel_base), 0 = G's
 	}{
-		{"network-snapshot-res32", 32, 1, 16, 2, 0},
-		{"network-snapshot-res32-rgb-cond", 32, 3, 12, 8, 3},
+		{"network-snapshot-res32", 32, 1, 16, 2, 0, 0},
+		{"network-snapshot-res32-rgb-cond", 32, 3, 12, 8, 3, 0},
+		{"network-snapshot-res32-dwide", 32, 1, 16, 2, 0, 512},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := torch.NewScope()
@@ -49,7 +51,7 @@ func TestConvertRendersNVlabsImages(t *testing.T) {
 			}
 			defer conv.Free()
 			m := conv.Checkpoint.Config.Model
-			if m.Resolution != tc.res || m.Channels != tc.ch || m.ZDim != tc.z || m.MappingLayers != tc.layers || m.NumClasses != tc.classes {
+			if m.Resolution != tc.res || m.Channels != tc.ch || m.ZDim != tc.z || m.MappingLayers != tc.layers || m.NumClasses != tc.classes || m.CriticChannelBase != tc.criticBase {
 				t.Fatalf("model config %+v", m)
 			}
 			path := filepath.Join(t.TempDir(), "converted.pt")

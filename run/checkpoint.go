@@ -289,7 +289,7 @@ func (c *Checkpoint) checkSize() error {
 	for _, t := range c.SamplingWeights() {
 		stored += t.Numel()
 	}
-	if want := c.Config.Model.Params(); want > 4*stored+1<<20 {
+	if want := c.Config.Model.GeneratorParams(); want > 4*stored+1<<20 {
 		return fmt.Errorf("its config describes a generator of about %d parameters but it stores %d weights: not an sgan checkpoint of this config", want, stored)
 	}
 	return nil

@@ -257,6 +257,8 @@ func TestConfigValidate(t *testing.T) {
 		{"grid", func(c *Config) { c.Train.SampleGrid = 100000 }, "train.sample_grid"},
 		{"batch huge", func(c *Config) { c.Train.BatchSize = 1 << 40 }, "train.batch_size"},
 		{"no feature maps", func(c *Config) { c.Model.ChannelBase = 32 }, "model.channel_base = 32: gives no feature maps"},
+		{"critic no feature maps", func(c *Config) { c.Model.CriticChannelBase = 32 }, "model.critic_channel_base = 32: gives the critic no feature maps"},
+		{"critic base 2^40", func(c *Config) { c.Model.CriticChannelBase = 1 << 40 }, "model.critic_channel_base"},
 		{"diffaug", func(c *Config) { c.Train.DiffAug = "translation,zoom" }, `train.diffaug = "translation,zoom": unknown transform "zoom"`},
 		{"empty dir", func(c *Config) { c.Run.Dir = "" }, "run.dir"},
 	}

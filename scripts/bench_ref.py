@@ -145,6 +145,11 @@ def ch(cfg, res):
     return min(cfg["channel_base"] // res, cfg["channel_max"])
 
 
+def dch(cfg, res):
+    # The critic's widths: its own channel_base when set (sgan's model.critic_channel_base).
+    return min((cfg.get("critic_channel_base") or cfg["channel_base"]) // res, cfg["channel_max"])
+
+
 def norm2(x):
     return x * (x.square().mean(1, keepdim=True) + 1e-8).rsqrt()
 
@@ -241,7 +246,7 @@ def mbstd(x, group):
 class CriticBlock(nn.Module):
     def __init__(self, cfg, res, first):
         super().__init__()
-        t, o, clamp = ch(cfg, res), ch(cfg, res // 2), cfg.get("conv_clamp") or None
+        t, o, clamp = dch(cfg, res), dch(cfg, res // 2), cfg.get("conv_clamp") or None
         self.register_buffer("resample_filter", setup_filter())
         if first:
             self.fromrgb = Conv(cfg["channels"], t, 1, clamp=clamp)
@@ -253,7 +258,7 @@ class CriticBlock(nn.Module):
 class Epilogue(nn.Module):
     def __init__(self, cfg):
         super().__init__()
-        c4 = ch(cfg, 4)
+        c4 = dch(cfg, 4)
         self.conv = Conv(c4 + 1, c4, 3, clamp=cfg.get("conv_clamp") or None)
         self.fc = FC(c4 * 16, c4, act=True)
         self.out = FC(c4, c4 if cfg["num_classes"] > 0 else 1)
@@ -267,7 +272,7 @@ class Critic(nn.Module):
         for i, r in enumerate(self.res):
             setattr(self, f"b{r}", CriticBlock(cfg, r, i == 0))
         if cfg["num_classes"] > 0:
-            self.mapping = Mapping(0, cfg["num_classes"], ch(cfg, 4), cfg.get("critic_mapping_layers", 8),
+            self.mapping = Mapping(0, cfg["num_classes"], dch(cfg, 4), cfg.get("critic_mapping_layers", 8),
                                    cfg["mapping_lr_mul"], w_avg=False)
         self.b4 = Epilogue(cfg)
 

@@ -59,8 +59,12 @@ func convertCommand() *cli.Command {
 			}
 			defer conv.Free()
 			m := conv.Checkpoint.Config.Model
-			fmt.Fprintf(c.App.ErrWriter, "%s: StyleGAN2 %dx%d, %d channel(s), z %d, w %d, %d mapping layers, channel_base %d, channel_max %d, %d classes\n",
-				in, m.Resolution, m.Resolution, m.Channels, m.ZDim, m.WDim, m.MappingLayers, m.ChannelBase, m.ChannelMax, m.NumClasses)
+			critic := ""
+			if m.CriticChannelBase != 0 {
+				critic = fmt.Sprintf(" (D's %d)", m.CriticChannelBase)
+			}
+			fmt.Fprintf(c.App.ErrWriter, "%s: StyleGAN2 %dx%d, %d channel(s), z %d, w %d, %d mapping layers, channel_base %d%s, channel_max %d, %d classes\n",
+				in, m.Resolution, m.Resolution, m.Channels, m.ZDim, m.WDim, m.MappingLayers, m.ChannelBase, critic, m.ChannelMax, m.NumClasses)
 			for _, n := range conv.Notes {
 				fmt.Fprintln(c.App.ErrWriter, "  note:", n)
 			}

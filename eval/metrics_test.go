@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -92,5 +93,26 @@ func checkOrder(t *testing.T, metric string, v map[string]float64) {
 	}
 	if v["real"] > 0.5*v["noise"] {
 		t.Errorf("%s: real vs real (%.4g) is not far below noise (%.4g)", metric, v["real"], v["noise"])
+	}
+}
+
+// TestShiftRight: rows move right and the left column fills the gap, per row and channel.
+func TestShiftRight(t *testing.T) {
+	in := Images{N: 1, C: 2, H: 2, W: 4, Pix: []float32{1, 2, 3, 4, 5, 6, 7, 8, -1, -2, -3, -4, -5, -6, -7, -8}}
+	for _, tc := range []struct {
+		s    int
+		want []float32
+	}{
+		{0, in.Pix},
+		{1, []float32{1, 1, 2, 3, 5, 5, 6, 7, -1, -1, -2, -3, -5, -5, -6, -7}},
+		{3, []float32{1, 1, 1, 1, 5, 5, 5, 5, -1, -1, -1, -1, -5, -5, -5, -5}},
+	} {
+		got := shiftRight(in, tc.s)
+		if !slices.Equal(got.Pix, tc.want) || got.N != 1 || got.C != 2 || got.H != 2 || got.W != 4 {
+			t.Errorf("shift %d: %v, want %v", tc.s, got.Pix, tc.want)
+		}
+	}
+	if in.Pix[1] != 2 {
+		t.Error("shiftRight changed its input")
 	}
 }

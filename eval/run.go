@@ -49,9 +49,12 @@ type Report struct {
 	FeatureNet  NetInfo        `json:"feature_net"`
 	Inception   *InceptionInfo `json:"inception,omitempty"` // the --inception module, when given
 	Reference   Result         `json:"reference"`           // the real test split scored like a model: the floor at its sample size
-	Models      []Result       `json:"models"`
-	Groups      []GroupSummary `json:"groups,omitempty"` // per Options.Groups label: metrics over its runs
-	Created     time.Time      `json:"created"`
+	// PrecisionYardstick: the precision of real training images moved by 1 and 2 pixels, the
+	// scale a model's precision is read on (see Yardstick).
+	PrecisionYardstick []Yardstick    `json:"precision_yardstick"`
+	Models             []Result       `json:"models"`
+	Groups             []GroupSummary `json:"groups,omitempty"` // per Options.Groups label: metrics over its runs
+	Created            time.Time      `json:"created"`
 	// SubjectsInBothSplits are subjects with images in both train and test, per the dataset.json
 	// of `sgan data build` (empty without one).
 	SubjectsInBothSplits []string `json:"subjects_in_both_splits,omitempty"`
@@ -220,6 +223,10 @@ func Run(opt Options) (*Report, error) {
 	}
 	ref.Name = "real " + rd.split
 	rep.Reference = ref
+	// The models' precision uses min(n, train, prMax) images on each side: so does the yardstick.
+	if rep.PrecisionYardstick, err = rd.precisionYardsticks(min(opt.N, len(rd.prIdx), prMax), opt); err != nil {
+		return nil, err
+	}
 
 	names := uniqueNames(paths)
 	for i, p := range paths {

@@ -90,6 +90,10 @@ func TestRunEndToEnd(t *testing.T) {
 	if a.SWD.Mean != b.SWD.Mean || a.FD != b.FD || a.KID != b.KID {
 		t.Errorf("the same checkpoint scored twice differs: %v/%v, %v/%v", a.SWD.Mean, b.SWD.Mean, a.FD, b.FD)
 	}
+	if y := rep.PrecisionYardstick; len(y) != 2 || y[0].ShiftPx != 1 || y[1].ShiftPx != 2 || !(y[0].Precision >= 0 && y[0].Precision <= 1) ||
+		!(y[1].Precision >= 0 && y[1].Precision <= 1) || !strings.Contains(table.String(), "precision yardstick") {
+		t.Errorf("precision yardstick %+v", y)
+	}
 	if a.FD <= rep.Reference.FD || a.SWD.Mean <= rep.Reference.SWD.Mean {
 		t.Errorf("a 1-epoch model (fd %.3f, swd %.1f) scores no worse than real data (fd %.3f, swd %.1f)", a.FD, a.SWD.Mean, rep.Reference.FD, rep.Reference.SWD.Mean)
 	}
@@ -111,7 +115,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(raw, &js); err != nil {
 		t.Fatalf("eval.json: %v", err)
 	}
-	for _, key := range []string{`"fd_domain"`, `"kid_domain"`, `"fid"`, `"kid"`, `"inception"`, `"swd"`, `"copy_frac"`, `"meehan_zu"`, `"precision"`} {
+	for _, key := range []string{`"fd_domain"`, `"kid_domain"`, `"fid"`, `"kid"`, `"inception"`, `"swd"`, `"copy_frac"`, `"meehan_zu"`, `"precision"`, `"precision_yardstick"`} {
 		if !strings.Contains(string(raw), key) {
 			t.Errorf("eval.json lacks %s", key)
 		}

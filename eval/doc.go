@@ -16,6 +16,7 @@
 //	kid.go      KID: unbiased cubic-kernel MMD^2 over subsets (kid_domain)
 //	inception.go features of a user-supplied TorchScript extractor (--inception): fid and kid
 //	prdc.go     precision / recall (k-NN manifolds, Kynkäänniemi et al. 2019), density / coverage
+//	yardstick.go the precision of real images moved by 1 and 2 px: the scale precision is read on
 //	nearest.go  nearest neighbours (libtorch matmul, exact float64 distance of the winner)
 //	copying.go  memorization: NN distances, the data-copying test, Meehan et al.'s Z_U
 //	utility.go  train-on-synthetic / test-on-real classification (conditional models)

@@ -3,8 +3,10 @@ package eval
 import "fmt"
 
 // Yardstick is the precision of real training images moved sideways by ShiftPx pixels, scored
-// exactly as a model's samples are (the same real side, set size and k). It says what
-// precision means on this data: where the real images are near-copies of each other (adjacent
+// as a model's samples are (the same real side, set size and k). The moved images are the real
+// side's own, so each has its original among the balls' centres: it is the precision of perfect
+// reproductions placed ShiftPx off, an upper bound for a model that places anatomy that well.
+// It says what precision means on this data: where the real images are near-copies of each other (adjacent
 // slices of few brains, all registered), the k-NN balls are tiny and a real slice moved by two
 // pixels already falls outside them; on many varied subjects the same shift stays inside.
 type Yardstick struct {
@@ -18,7 +20,10 @@ var yardstickShifts = []int{1, 2}
 // precisionYardsticks scores the first m images of rd.prIdx, shifted right, against themselves
 // unshifted.
 func (rd *realData) precisionYardsticks(m int, opt Options) ([]Yardstick, error) {
-	real := rd.trainF.Subset(rd.prIdx[:m])
+	if m <= opt.K || m <= 3 {
+		return nil, nil // too few for k-NN radii (PrecisionRecall would give NaN)
+	}
+	realF := rd.trainF.Subset(rd.prIdx[:m])
 	imgs := rd.train.Subset(rd.prIdx[:m])
 	var out []Yardstick
 	for _, s := range yardstickShifts {
@@ -29,7 +34,7 @@ func (rd *realData) precisionYardsticks(m int, opt Options) ([]Yardstick, error)
 		if err != nil {
 			return nil, fmt.Errorf("eval: precision yardstick: %w", err)
 		}
-		out = append(out, Yardstick{ShiftPx: s, Precision: PrecisionRecall(real, f, opt.K).Precision})
+		out = append(out, Yardstick{ShiftPx: s, Precision: PrecisionRecall(realF, f, opt.K).Precision})
 	}
 	return out, nil
 }

@@ -21,7 +21,7 @@ type Config struct {
 	MappingLayers       int     `toml:"mapping_layers" default:"8" min:"1" max:"32" doc:"Fully connected layers of the mapping network."`
 	MappingLRMul        float64 `toml:"mapping_lr_mul" default:"0.01" gt:"0" max:"10" doc:"Learning-rate multiplier of the mapping networks' layers."`
 	ChannelBase         int     `toml:"channel_base" default:"32768" min:"1" max:"1048576" doc:"Feature maps at resolution r are min(channel_base / r, channel_max)."`
-	CriticChannelBase   int     `toml:"critic_channel_base" default:"0" min:"0" max:"1048576" doc:"The critic's feature maps at resolution r are min(critic_channel_base / r, channel_max); 0 = the\ngenerator's channel_base (NVlabs' configs). A critic wider than a narrow CPU generator sees fine\nanatomy the generator's few maps at 64x64 cannot be judged on otherwise."`
+	CriticChannelBase   int     `toml:"critic_channel_base" default:"0" min:"0" max:"1048576" doc:"The critic's feature maps at resolution r are min(critic_channel_base / r, channel_max); 0 = the\ngenerator's channel_base (as NVlabs' configs). NVlabs' discriminator takes its own channel_base too."`
 	ChannelMax          int     `toml:"channel_max" default:"512" min:"1" max:"4096" doc:"Cap on feature maps per layer."`
 	NumClasses          int     `toml:"num_classes" default:"0" min:"0" max:"10000" doc:"0 = unconditional, else labels 0..n-1 (set from the data when data.conditional)."`
 	MbstdGroup          int     `toml:"mbstd_group" default:"4" min:"1" max:"1024" doc:"Minibatch-stddev group size in the critic."`
@@ -53,8 +53,8 @@ func (c Config) Validate() error {
 	case c.CriticChannelBase != 0 && c.CriticChannelBase < c.Resolution:
 		return fmt.Errorf("model.critic_channel_base = %d: gives the critic no feature maps at %dx%d; must be 0 (= channel_base) or at least model.resolution", c.CriticChannelBase, c.Resolution, c.Resolution)
 	case c.Params() > MaxParams:
-		return fmt.Errorf("model: channel_base %d, channel_max %d, w_dim %d at %dx%d make about %d parameters per network, more than model.MaxParams (%d)",
-			c.ChannelBase, c.ChannelMax, c.WDim, c.Resolution, c.Resolution, c.Params(), int64(MaxParams))
+		return fmt.Errorf("model: channel_base %d, critic_channel_base %d, channel_max %d, w_dim %d at %dx%d make about %d parameters per network, more than model.MaxParams (%d)",
+			c.ChannelBase, c.CriticChannelBase, c.ChannelMax, c.WDim, c.Resolution, c.Resolution, c.Params(), int64(MaxParams))
 	}
 	return nil
 }
@@ -75,6 +75,12 @@ func (c Config) Params() int64 {
 func (c Config) GeneratorParams() int64 {
 	g, _ := c.paramsGD()
 	return g
+}
+
+// CriticParams estimates the critic's parameter count (as Params).
+func (c Config) CriticParams() int64 {
+	_, d := c.paramsGD()
+	return d
 }
 
 func (c Config) paramsGD() (g, d int64) {

@@ -312,7 +312,7 @@ func modelConfig(G, D *pickle.Network) (model.Config, []string, error) {
 			continue
 		}
 		if v != int64(x.want) {
-			return failD(fmt.Errorf("%s = %d but G's is %d: sgan's generator and critic share one model config", x.name, v, x.want))
+			return failD(fmt.Errorf("%s = %d but G's is %d: sgan's critic shares it with the generator (only channel_base may differ: model.critic_channel_base)", x.name, v, x.want))
 		}
 	}
 	if dc, err := d.float("conv_clamp", 0); err != nil || dc != c.ConvClamp {

@@ -40,7 +40,7 @@ func TestConvertRendersNVlabsImages(t *testing.T) {
 	}{
 		{"network-snapshot-res32", 32, 1, 16, 2, 0, 0},
 		{"network-snapshot-res32-rgb-cond", 32, 3, 12, 8, 3, 0},
-		{"network-snapshot-res32-dwide", 32, 1, 16, 2, 0, 512},
+		{"network-snapshot-res32-cond-dwide", 32, 1, 16, 2, 2, 512},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := torch.NewScope()

@@ -292,6 +292,19 @@ func (c *Checkpoint) checkSize() error {
 	if want := c.Config.Model.GeneratorParams(); want > 4*stored+1<<20 {
 		return fmt.Errorf("its config describes a generator of about %d parameters but it stores %d weights: not an sgan checkpoint of this config", want, stored)
 	}
+	// The critic (built by train --init and --resume) is bounded by the critic stored, or, in a
+	// checkpoint without one (a sampling-only export), by a generous multiple of the generator.
+	var critic int64
+	for _, t := range c.Critic {
+		critic += t.Numel()
+	}
+	limit := 4*critic + 1<<20
+	if len(c.Critic) == 0 {
+		limit = 64*stored + 1<<20
+	}
+	if want := c.Config.Model.CriticParams(); want > limit {
+		return fmt.Errorf("its config describes a critic of about %d parameters but it stores %d critic and %d generator weights: not an sgan checkpoint of this config", want, critic, stored)
+	}
 	return nil
 }
 

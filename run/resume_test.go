@@ -49,17 +49,37 @@ func TestResumeDir(t *testing.T) {
 }
 
 // TestSamplerRefusesOversizedConfig: a checkpoint whose config describes a network far larger
-// than the weights it stores is refused before the network is allocated.
+// than the weights it stores is refused before the network is allocated: the generator, or the
+// critic that train --init/--resume would build (its own widths, model.critic_channel_base).
 func TestSamplerRefusesOversizedConfig(t *testing.T) {
-	cfg, err := Preset("tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
 	w := torch.Zeros([]int64{4, 4}, torch.Options{})
 	defer w.Free()
-	cfg.Model.ChannelBase, cfg.Model.ChannelMax = 1<<20, 8192 // ~10^9 parameters described
-	c := &Checkpoint{Config: cfg, Generator: map[string]*torch.Tensor{"mapping.fc0.weight": w}}
-	if _, err := c.Sampler(torch.CPU); err == nil || !strings.Contains(err.Error(), "stores 16 weights") {
-		t.Fatalf("Sampler = %v, want a refusal naming the sizes", err)
+	for _, tc := range []struct {
+		name   string
+		set    func(*Config)
+		critic bool
+		want   string
+	}{
+		{"generator", func(c *Config) { c.Model.ChannelBase, c.Model.ChannelMax = 1<<20, 8192 }, false, "generator of about"},
+		{"critic, none stored", func(c *Config) { c.Model.CriticChannelBase, c.Model.ChannelMax = 1<<20, 2048 }, false, "critic of about"},
+		{"critic, small one stored", func(c *Config) { c.Model.CriticChannelBase, c.Model.ChannelMax = 1<<20, 2048 }, true, "stores 16 critic"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Preset("tiny")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.set(&cfg)
+			if err := cfg.Validate(); err != nil && tc.name != "generator" {
+				t.Fatalf("the config itself is valid: %v", err)
+			}
+			c := &Checkpoint{Config: cfg, Generator: map[string]*torch.Tensor{"mapping.fc0.weight": w}}
+			if tc.critic {
+				c.Critic = map[string]*torch.Tensor{"b4.out.weight": w}
+			}
+			if _, err := c.Sampler(torch.CPU); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "16 ") {
+				t.Fatalf("Sampler = %v, want a refusal naming the sizes (%q)", err, tc.want)
+			}
+		})
 	}
 }

@@ -109,11 +109,11 @@ func (r *Report) WriteTable(w io.Writer) {
 		}
 	}
 	if len(r.PrecisionYardstick) > 0 {
-		fmt.Fprint(w, "precision yardstick: real train images moved sideways by")
-		for i, y := range r.PrecisionYardstick {
-			fmt.Fprintf(w, "%s %d px score %.3f", map[bool]string{true: ",", false: ""}[i > 0], y.ShiftPx, y.Precision)
+		var parts []string
+		for _, y := range r.PrecisionYardstick {
+			parts = append(parts, fmt.Sprintf("%d px score %.3f", y.ShiftPx, y.Precision))
 		}
-		fmt.Fprintln(w, " (the scale of precision on this data: low when the real images are near-copies of each other)")
+		fmt.Fprintf(w, "precision yardstick: real train images moved sideways by %s (the scale of precision on this data: low when the real images are near-copies of each other)\n", strings.Join(parts, ", "))
 	}
 	r.writeGroups(w)
 	fmt.Fprintf(w, "copy_px: share of generated images nearer a training image than the %gth percentile of test->train distances (~%.2f = like unseen data, 1 = copies)\n",

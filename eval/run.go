@@ -223,8 +223,7 @@ func Run(opt Options) (*Report, error) {
 	}
 	ref.Name = "real " + rd.split
 	rep.Reference = ref
-	// The models' precision uses min(n, train, prMax) images on each side: so does the yardstick.
-	if rep.PrecisionYardstick, err = rd.precisionYardsticks(min(opt.N, len(rd.prIdx), prMax), opt); err != nil {
+	if rep.PrecisionYardstick, err = rd.precisionYardsticks(rd.prSize(opt.N), opt); err != nil {
 		return nil, err
 	}
 
@@ -338,6 +337,10 @@ func sortedSubset(n, k int, seed uint64) []int {
 	return idx
 }
 
+// prSize is the size of both sets of precision/recall for n generated images: equal-sized sets
+// for the k-NN radii, as many real images as generated ones (at most all real ones, and prMax).
+func (rd *realData) prSize(n int) int { return min(n, len(rd.prIdx), prMax) }
+
 // score computes every label-free metric of imgs against the real train split. feats may carry
 // imgs' features already.
 func (rd *realData) score(imgs Images, feats *Features, opt Options) (Result, error) {
@@ -373,9 +376,7 @@ func (rd *realData) score(imgs Images, feats *Features, opt Options) (Result, er
 		kid := KID(rd.incTrainF.Subset(kidIdx), g, opt.KID)
 		r.FID, r.KIDInc = &fid, &kid
 	}
-	// Equal-sized sets for the k-NN radii: as many real images as generated ones (at most all
-	// real ones, and prMax).
-	m := min(f.N, len(rd.prIdx), prMax)
+	m := rd.prSize(f.N)
 	r.PRDC = PrecisionRecall(rd.trainF.Subset(rd.prIdx[:m]), f.Subset(sortedSubset(f.N, m, opt.Seed+3)), opt.K)
 	fmt.Fprintf(opt.Log, "eval:   nearest training images\n")
 	if err := sameShape(imgs, rd.train); err != nil {

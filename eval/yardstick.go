@@ -1,14 +1,17 @@
 package eval
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Yardstick is the precision of real training images moved sideways by ShiftPx pixels, scored
 // as a model's samples are (the same real side, set size and k). The moved images are the real
 // side's own, so each has its original among the balls' centres: it is the precision of perfect
 // reproductions placed ShiftPx off, an upper bound for a model that places anatomy that well.
-// It says what precision means on this data: where the real images are near-copies of each other (adjacent
-// slices of few brains, all registered), the k-NN balls are tiny and a real slice moved by two
-// pixels already falls outside them; on many varied subjects the same shift stays inside.
+// It says what precision means on this data: where the real images are near-copies of each
+// other (adjacent slices of few brains, all registered), the k-NN balls are tiny and a real
+// slice moved by two pixels already falls outside them.
 type Yardstick struct {
 	ShiftPx   int     `json:"shift_px"`
 	Precision float64 `json:"precision"`
@@ -20,21 +23,19 @@ var yardstickShifts = []int{1, 2}
 // precisionYardsticks scores the first m images of rd.prIdx, shifted right, against themselves
 // unshifted.
 func (rd *realData) precisionYardsticks(m int, opt Options) ([]Yardstick, error) {
-	if m <= opt.K || m <= 3 {
-		return nil, nil // too few for k-NN radii (PrecisionRecall would give NaN)
-	}
 	realF := rd.trainF.Subset(rd.prIdx[:m])
 	imgs := rd.train.Subset(rd.prIdx[:m])
 	var out []Yardstick
 	for _, s := range yardstickShifts {
-		if s >= imgs.W {
-			continue
-		}
 		f, err := rd.net.Embed(shiftRight(imgs, s))
 		if err != nil {
 			return nil, fmt.Errorf("eval: precision yardstick: %w", err)
 		}
-		out = append(out, Yardstick{ShiftPx: s, Precision: PrecisionRecall(realF, f, opt.K).Precision})
+		p := PrecisionRecall(realF, f, opt.K).Precision
+		if math.IsNaN(p) {
+			return nil, nil // too few images for k-NN radii
+		}
+		out = append(out, Yardstick{ShiftPx: s, Precision: p})
 	}
 	return out, nil
 }

@@ -67,23 +67,12 @@ const MaxParams = 1 << 30
 // Params estimates the larger of the generator's and the critic's parameter counts (weights of
 // every layer; biases and small buffers left out).
 func (c Config) Params() int64 {
-	g, d := c.paramsGD()
+	g, d := c.ParamCounts()
 	return max(g, d)
 }
 
-// GeneratorParams estimates the generator's parameter count (as Params).
-func (c Config) GeneratorParams() int64 {
-	g, _ := c.paramsGD()
-	return g
-}
-
-// CriticParams estimates the critic's parameter count (as Params).
-func (c Config) CriticParams() int64 {
-	_, d := c.paramsGD()
-	return d
-}
-
-func (c Config) paramsGD() (g, d int64) {
+// ParamCounts estimates the generator's and the critic's parameter counts (as Params).
+func (c Config) ParamCounts() (g, d int64) {
 	sq := func(a, b int) int64 { return int64(a) * int64(b) }
 	in := c.ZDim
 	if c.NumClasses > 0 {

@@ -147,8 +147,8 @@ func TestParamsEstimate(t *testing.T) {
 		if est := c.Params(); est < real*95/100 || est > real*105/100 {
 			t.Errorf("%+v: estimate %d, real %d", c, est, real)
 		}
-		if est, real := c.GeneratorParams(), G.Store.NumParams(); est < real*95/100 || est > real*105/100 {
-			t.Errorf("%+v: generator estimate %d, real %d", c, est, real)
+		if est, _ := c.ParamCounts(); est < G.Store.NumParams()*95/100 || est > G.Store.NumParams()*105/100 {
+			t.Errorf("%+v: generator estimate %d, real %d", c, est, G.Store.NumParams())
 		}
 		if c.CriticChannelBase != 0 && D.Store.NumParams() <= 2*G.Store.NumParams() {
 			t.Errorf("critic_channel_base %d: critic %d params, generator %d", c.CriticChannelBase, D.Store.NumParams(), G.Store.NumParams())

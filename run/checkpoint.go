@@ -285,27 +285,30 @@ func (c *Checkpoint) SamplingWeights() map[string]*torch.Tensor {
 // hostile file could describe a huge network, so its weights must be of about the size it
 // describes (Params is an estimate: slack).
 func (c *Checkpoint) checkSize() error {
-	var stored int64
-	for _, t := range c.SamplingWeights() {
-		stored += t.Numel()
-	}
-	if want := c.Config.Model.GeneratorParams(); want > 4*stored+1<<20 {
-		return fmt.Errorf("its config describes a generator of about %d parameters but it stores %d weights: not an sgan checkpoint of this config", want, stored)
+	stored, critic := numel(c.SamplingWeights()), numel(c.Critic)
+	wantG, wantD := c.Config.Model.ParamCounts()
+	if wantG > 4*stored+1<<20 {
+		return fmt.Errorf("its config describes a generator of about %d parameters but it stores %d weights: not an sgan checkpoint of this config", wantG, stored)
 	}
 	// The critic (built by train --init and --resume) is bounded by the critic stored, or, in a
 	// checkpoint without one (a sampling-only export), by a generous multiple of the generator.
-	var critic int64
-	for _, t := range c.Critic {
-		critic += t.Numel()
-	}
 	limit := 4*critic + 1<<20
 	if len(c.Critic) == 0 {
 		limit = 64*stored + 1<<20
 	}
-	if want := c.Config.Model.CriticParams(); want > limit {
-		return fmt.Errorf("its config describes a critic of about %d parameters but it stores %d critic and %d generator weights: not an sgan checkpoint of this config", want, critic, stored)
+	if wantD > limit {
+		return fmt.Errorf("its config describes a critic of about %d parameters but it stores %d critic and %d generator weights: not an sgan checkpoint of this config", wantD, critic, stored)
 	}
 	return nil
+}
+
+// numel is the number of values in a state dict.
+func numel(sd map[string]*torch.Tensor) int64 {
+	var n int64
+	for _, t := range sd {
+		n += t.Numel()
+	}
+	return n
 }
 
 // Sampler builds the generator samples come from (the EMA copy when present) on device d.
